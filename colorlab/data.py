@@ -1,0 +1,683 @@
+"""Training data: robust image decoding, random crops, datasets and the Imagenette download.
+
+Data flow (the paper trains on 176 × 176 crops of ImageNet, section 3.1 of Zhang, Isola & Efros, 2016):
+DataLoader workers only decode files and crop them to uint8 tensors of shape (3, crop, crop); the conversion
+to Lab, normalisation and soft encoding happen later on the training device, in batches.
+
+Datasets
+--------
+:class:`ImageFolder` reads every image under a folder, recursively. It works unchanged on any folder of photos:
+one extracted by :func:`download_imagenette`, or the Intel Image Classification set after its manual download
+(point ``root`` at ``seg_train`` or at the whole extracted folder; the class sub-folders are simply walked).
+:class:`SamplePhotos` serves the photos that ship inside colorlab's dependencies (:mod:`colorlab.samples`) and is
+the default data set, usable with no download.
+
+Unreadable files
+----------------
+Files that are not images are found when the data set is built: every file's header is read once (``verify=
+"header"``, fast) or every file is fully decoded (``verify="full"``). Files whose header is fine but whose pixels
+are broken (a truncated JPEG) can only be found when they are decoded, usually inside a DataLoader worker
+process, where an ordinary counter would be lost. The data set therefore keeps a boolean flag per file in a
+shared-memory tensor: a worker that fails to decode a file sets its flag, warns with :class:`SkippedImageWarning`,
+and returns a crop of the next readable file instead, so batches keep their size. The main process sees the flags
+set by every worker: :attr:`ImageFolder.skipped` lists every file skipped so far, at construction or later. When
+no readable file is left, :class:`NoImagesError` is raised.
+
+Randomness
+----------
+Crops and flips of item ``i`` are drawn from ``numpy.random.default_rng(SeedSequence([seed, epoch, i]))``. The
+same seed, epoch and index give the same crop in any worker and with any number of workers, which makes runs
+reproducible and a resumed run see exactly the crops it would have seen. Call :meth:`ImageFolder.set_epoch` at the
+start of every epoch (as with ``DistributedSampler.set_epoch``) to get new crops; with the DataLoader's default
+``persistent_workers=False`` the workers receive the new epoch when the next epoch's iterator starts. With
+``repeat > 1`` every copy of an image has its own index, hence its own crop, within an epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tarfile
+import tempfile
+import warnings
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+#: File extensions read by :func:`list_images` (compared case-insensitively).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+
+#: Side of the square training crops, in pixels (Zhang et al. 2016, section 3.1: 176 × 176 crops).
+CROP_SIZE = 176
+
+#: Range of the crop's area as a fraction of the image's area in :func:`random_resized_crop`. The lower bound
+#: is larger than the 0.08 common in classification: a colorization crop should keep recognisable objects.
+CROP_SCALE = (0.35, 1.0)
+
+#: Range of the crop's aspect ratio (width / height) in :func:`random_resized_crop`.
+CROP_RATIO = (3 / 4, 4 / 3)
+
+#: Imagenette archives (github.com/fastai/imagenette): size → (url, hash as pooch expects it). The sha256 sums are
+#: those the FastAI.jl data registry pins for these URLs; the md5 sum of the full-size archive is the one
+#: torchvision's Imagenette dataset pins (torchvision also pins md5 e793b78cc4c9e9a4ccc0c1155377a412 for 160px
+#: and 3df6f0d01a2c9592104656642f5e78a3 for 320px).
+IMAGENETTE_ARCHIVES = {
+    "160px": (
+        "https://s3.amazonaws.com/fast-ai-imageclas/imagenette2-160.tgz",
+        "sha256:88daccb09b6fce93f45e6c09ddeb269cce705549e6bff322092a2a5a11489863",
+    ),
+    "320px": (
+        "https://s3.amazonaws.com/fast-ai-imageclas/imagenette2-320.tgz",
+        "sha256:569b4497c98db6dd29f335d1f109cf315fe127053cedf69010d047f0188e158c",
+    ),
+    "full": (
+        "https://s3.amazonaws.com/fast-ai-imageclas/imagenette2.tgz",
+        "md5:fe2fc210e6bb7c5664d602c3cd71e612",
+    ),
+}
+
+_OFFICIAL_HASH = object()  # default of download_imagenette's known_hash: the hash pinned for ``size``
+
+
+class UnreadableImageError(ValueError):
+    """A file could not be decoded as an image (not an image, truncated, corrupt, or too large)."""
+
+
+class NoImagesError(ValueError):
+    """A folder or a data set holds no readable image."""
+
+
+class SkippedImageWarning(UserWarning):
+    """A data set skipped a file it could not decode."""
+
+
+class UnsafeArchiveError(ValueError):
+    """An archive holds a member that would be written outside the target folder, or a link or device."""
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Finding and decoding images
+# ----------------------------------------------------------------------------------------------------------
+
+
+def list_images(root) -> list[Path]:
+    """Return every image file under ``root``, recursively, sorted by path.
+
+    Files are recognised by extension (:data:`IMAGE_EXTENSIONS`, case-insensitive: ``.JPEG`` counts); their
+    content is not read here. Symbolic links to directories are not followed.
+
+    Raises:
+        FileNotFoundError: ``root`` does not exist.
+        NotADirectoryError: ``root`` is not a directory.
+        NoImagesError: ``root`` holds no file with an image extension.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise FileNotFoundError(f"root: image folder {str(root)!r} does not exist")
+    if not root.is_dir():
+        raise NotADirectoryError(f"root: {str(root)!r} is not a directory")
+    paths = []
+    for folder, _, files in os.walk(root):
+        paths.extend(Path(folder) / f for f in files if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS)
+    if not paths:
+        raise NoImagesError(
+            f"root: no image files under {str(root)!r} (looked for {', '.join(IMAGE_EXTENSIONS)}, recursively)"
+        )
+    return sorted(paths, key=lambda p: p.relative_to(root).as_posix())
+
+
+def _open_checked(path: Path) -> Image.Image:
+    """Open ``path`` lazily with Pillow, turning decompression-bomb warnings into errors."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        im = Image.open(path)
+    return im
+
+
+def probe_image(path) -> tuple[int, int]:
+    """Read only the header of the image at ``path`` and return its size as (width, height).
+
+    Fast (no pixel is decoded), so a truncated file passes; :func:`load_rgb` finds those.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        UnreadableImageError: the header is not that of an image Pillow reads, the size is zero, or the image
+            has more than ``PIL.Image.MAX_IMAGE_PIXELS`` pixels.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"path: image file {str(path)!r} does not exist")
+    try:
+        with _open_checked(path) as im:
+            width, height = im.size
+    except Exception as error:  # Pillow raises many types for bad headers
+        raise UnreadableImageError(f"cannot read image {str(path)!r}: {type(error).__name__}: {error}") from error
+    if width < 1 or height < 1:
+        raise UnreadableImageError(f"cannot read image {str(path)!r}: empty size {width} × {height}")
+    return width, height
+
+
+def _scale_to_uint8(values: np.ndarray, maximum: float) -> np.ndarray:
+    """Map integers or floats in [0, maximum] linearly onto uint8 [0, 255], rounding to nearest."""
+    values = np.clip(values.astype(np.float64), 0.0, maximum)
+    return np.rint(values * (255.0 / maximum)).astype(np.uint8)
+
+
+def _to_rgb_array(im: Image.Image) -> np.ndarray:
+    """Convert a decoded Pillow image of any common mode to uint8 (H, W, 3)."""
+    mode = im.mode
+    if mode.startswith("I;16") or mode == "I":
+        # 16-bit grayscale (PNG, TIFF): Pillow's own conversion to "L" clips at 255 instead of scaling.
+        # Mode "I" (32-bit integers) is read as 16-bit data, which is what Pillow gives for 16-bit files.
+        gray = _scale_to_uint8(np.asarray(im), 65535.0)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if mode == "F":
+        # Floating-point grayscale: taken as [0, 1] when it fits there, else as [0, 255].
+        values = np.asarray(im, dtype=np.float64)
+        maximum = 1.0 if np.nanmax(values) <= 1.0 else 255.0
+        gray = _scale_to_uint8(np.nan_to_num(values), maximum)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if "A" in mode or "a" in mode or "transparency" in im.info:
+        # Alpha (RGBA, LA, PA) or a transparent palette entry / colour key: composite on white.
+        rgba = np.asarray(im.convert("RGBA"), dtype=np.uint32)
+        alpha = rgba[..., 3:]
+        rgb = (rgba[..., :3] * alpha + 255 * (255 - alpha) + 127) // 255
+        return rgb.astype(np.uint8)
+    # RGB, L, 1, P, CMYK, YCbCr: Pillow's conversions (CMYK without colour management).
+    return np.asarray(im.convert("RGB"), dtype=np.uint8)
+
+
+def load_rgb(path) -> np.ndarray:
+    """Decode the image at ``path`` into a uint8 array of shape (H, W, 3), sRGB values in [0, 255].
+
+    Every decoding step runs inside one guard, so any failure becomes :class:`UnreadableImageError`.
+
+    - Orientation: the EXIF orientation tag is applied (a portrait photo from a phone comes out upright).
+    - Transparency (RGBA, LA, palette with a transparent entry, colour keys): composited on white.
+    - 16-bit grayscale (``I;16`` PNG and TIFF): scaled to 8 bits, value · 255 / 65535 rounded. 16-bit colour
+      files are reduced to 8 bits by Pillow when it decodes them.
+    - CMYK: Pillow's conversion (no ICC colour management; embedded ICC profiles are ignored everywhere and
+      values are taken as sRGB).
+    - Grayscale (L, LA, 1-bit): the gray value is copied to the three channels.
+    - Multi-frame files: the first frame.
+
+    Args:
+        path: a file path (str or path-like).
+
+    Returns:
+        uint8 numpy array (H, W, 3), C-contiguous.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        UnreadableImageError: the file is not an image, is truncated or corrupt, uses a mode that has no RGB
+            conversion, or has more than ``PIL.Image.MAX_IMAGE_PIXELS`` pixels (a decompression bomb; raise
+            that Pillow setting to read larger files).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"path: image file {str(path)!r} does not exist")
+    try:
+        with _open_checked(path) as im:
+            im.load()
+            try:
+                oriented = ImageOps.exif_transpose(im)
+            except Exception:  # a broken EXIF block must not lose otherwise good pixels
+                oriented = im
+            rgb = _to_rgb_array(oriented)
+    except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, struct.error, ... on bad data
+        raise UnreadableImageError(f"cannot decode image {str(path)!r}: {type(error).__name__}: {error}") from error
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 1 or rgb.shape[1] < 1:
+        raise UnreadableImageError(f"cannot decode image {str(path)!r}: got an array of shape {rgb.shape}")
+    return np.ascontiguousarray(rgb)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Crops
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _check_rgb_uint8(rgb, name: str = "rgb") -> None:
+    if not isinstance(rgb, np.ndarray):
+        raise TypeError(f"{name} must be a numpy uint8 array of shape (H, W, 3); got {type(rgb).__name__}")
+    if rgb.dtype != np.uint8:
+        raise TypeError(f"{name} must be a numpy uint8 array of shape (H, W, 3); got dtype {rgb.dtype}")
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 1 or rgb.shape[1] < 1:
+        raise ValueError(f"{name} must have shape (H, W, 3) with H, W ≥ 1; got {rgb.shape}")
+
+
+def _check_size(size, name: str = "size") -> int:
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+        raise TypeError(f"{name} must be a positive int (the side of the square crop); got {size!r}")
+    if size < 1:
+        raise ValueError(f"{name} must be a positive int (the side of the square crop); got {size}")
+    return int(size)
+
+
+def _resize_box(rgb: np.ndarray, box: tuple[int, int, int, int], size: int) -> np.ndarray:
+    """Resize the region ``box`` = (left, top, right, bottom) of ``rgb`` to (size, size, 3), bilinear.
+
+    Pillow's bilinear filter widens with the reduction factor, so downscaling is antialiased.
+    """
+    out = Image.fromarray(rgb).resize((size, size), Image.Resampling.BILINEAR, box=box)
+    return np.asarray(out, dtype=np.uint8)
+
+
+def center_crop(rgb: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
+    """Resize ``rgb`` so that its shorter side is ``size``, then cut the central ``size`` × ``size`` square.
+
+    Implemented as one resampling of the central square of side min(H, W). Images smaller than ``size`` are
+    upscaled.
+
+    Args:
+        rgb: uint8 numpy (H, W, 3).
+        size: side of the output in pixels.
+
+    Returns:
+        uint8 numpy (size, size, 3).
+
+    >>> center_crop(np.zeros((30, 50, 3), np.uint8), 16).shape
+    (16, 16, 3)
+    """
+    _check_rgb_uint8(rgb)
+    size = _check_size(size)
+    height, width = rgb.shape[:2]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    return _resize_box(rgb, (left, top, left + side, top + side), size)
+
+
+def random_crop_box(
+    height: int, width: int, rng: np.random.Generator, scale=CROP_SCALE, ratio=CROP_RATIO
+) -> tuple[int, int, int, int]:
+    """Draw the region (left, top, right, bottom) of a random resized crop of an image ``height`` × ``width``.
+
+    The region covers a fraction of the image's area drawn uniformly from ``scale`` and has an aspect ratio
+    (width / height) drawn log-uniformly from ``ratio``; up to 10 draws are tried, then the largest central
+    region whose ratio lies in ``ratio`` is used. Every region lies inside the image and is at least 1 × 1.
+    """
+    if not (0 < scale[0] <= scale[1] <= 1):
+        raise ValueError(f"scale must satisfy 0 < min ≤ max ≤ 1; got {scale}")
+    if not (0 < ratio[0] <= ratio[1]):
+        raise ValueError(f"ratio must satisfy 0 < min ≤ max; got {ratio}")
+    area = height * width
+    log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+    for _ in range(10):
+        target_area = area * rng.uniform(scale[0], scale[1])
+        aspect = math.exp(rng.uniform(log_ratio[0], log_ratio[1]))
+        w = int(round(math.sqrt(target_area * aspect)))
+        h = int(round(math.sqrt(target_area / aspect)))
+        if 0 < w <= width and 0 < h <= height:
+            top = int(rng.integers(0, height - h + 1))
+            left = int(rng.integers(0, width - w + 1))
+            return left, top, left + w, top + h
+    aspect = width / height
+    if aspect < ratio[0]:
+        w, h = width, int(round(width / ratio[0]))
+    elif aspect > ratio[1]:
+        w, h = int(round(height * ratio[1])), height
+    else:
+        w, h = width, height
+    w, h = min(max(w, 1), width), min(max(h, 1), height)
+    top, left = (height - h) // 2, (width - w) // 2
+    return left, top, left + w, top + h
+
+
+def random_resized_crop(
+    rgb: np.ndarray, size: int, rng: np.random.Generator, scale=CROP_SCALE, ratio=CROP_RATIO
+) -> np.ndarray:
+    """Cut a random region of ``rgb`` (see :func:`random_crop_box`) and resize it to ``size`` × ``size``.
+
+    Regions smaller than ``size`` (always the case for images smaller than the crop) are upscaled.
+
+    Args:
+        rgb: uint8 numpy (H, W, 3).
+        size: side of the output in pixels.
+        rng: the ``numpy.random.Generator`` the region is drawn from.
+        scale: range of the region's area as a fraction of the image's area, within (0, 1].
+        ratio: range of the region's aspect ratio, width / height.
+
+    Returns:
+        uint8 numpy (size, size, 3).
+
+    >>> rng = np.random.default_rng(0)
+    >>> random_resized_crop(np.zeros((8, 12, 3), np.uint8), 32, rng).shape
+    (32, 32, 3)
+    """
+    _check_rgb_uint8(rgb)
+    size = _check_size(size)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+    box = random_crop_box(rgb.shape[0], rgb.shape[1], rng, scale, ratio)
+    return _resize_box(rgb, box, size)
+
+
+def random_hflip(rgb: np.ndarray, rng: np.random.Generator, p: float = 0.5) -> np.ndarray:
+    """Mirror ``rgb`` (uint8 numpy (H, W, 3)) left-right with probability ``p``; returns (H, W, 3).
+
+    The result may be a view of ``rgb``.
+    """
+    _check_rgb_uint8(rgb)
+    return rgb[:, ::-1] if rng.random() < p else rgb
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Datasets
+# ----------------------------------------------------------------------------------------------------------
+
+
+class _CropDataset(torch.utils.data.Dataset):
+    """Shared logic: index → source image → (random or central) crop → uint8 tensor (3, crop, crop)."""
+
+    def __init__(self, crop: int, train: bool, seed: int, repeat: int, scale, ratio):
+        self.crop = _check_size(crop, "crop")
+        if isinstance(repeat, bool) or not isinstance(repeat, (int, np.integer)) or repeat < 1:
+            raise ValueError(f"repeat must be a positive int; got {repeat!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative int; got {seed!r}")
+        self.train = bool(train)
+        self.seed = int(seed)
+        self.repeat = int(repeat)
+        self.scale = tuple(scale)
+        self.ratio = tuple(ratio)
+        self.epoch = 0
+
+    # subclasses provide these
+    def _num_sources(self) -> int:
+        raise NotImplementedError
+
+    def _load_source(self, i: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use ``epoch`` (a non-negative int) in the seed of every crop from now on."""
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+            raise ValueError(f"epoch must be a non-negative int; got {epoch!r}")
+        self.epoch = int(epoch)
+
+    def item_rng(self, index: int) -> np.random.Generator:
+        """The generator that draws item ``index``'s crop and flip: seeded by (seed, epoch, index)."""
+        return np.random.default_rng(np.random.SeedSequence([self.seed, self.epoch, int(index)]))
+
+    def __len__(self) -> int:
+        return self._num_sources() * self.repeat
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        """Return item ``index`` as a uint8 tensor (3, crop, crop), RGB in [0, 255]."""
+        n = len(self)
+        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+            raise TypeError(f"index must be an int; got {type(index).__name__}")
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for a data set of {n} items")
+        index = int(index) % n
+        rgb = self._load_source(index % self._num_sources())
+        if self.train:
+            rng = self.item_rng(index)
+            out = random_hflip(random_resized_crop(rgb, self.crop, rng, self.scale, self.ratio), rng)
+        else:
+            out = center_crop(rgb, self.crop)
+        return torch.from_numpy(np.ascontiguousarray(out.transpose(2, 0, 1)))
+
+
+class ImageFolder(_CropDataset):
+    """Every image under a folder (recursive), as uint8 crops for training or evaluation.
+
+    Items are uint8 tensors of shape (3, crop, crop), RGB in [0, 255]. With ``train=True`` each is a random
+    resized crop (:func:`random_resized_crop`, area fraction ``scale``, aspect ``ratio``) flipped left-right with
+    probability 0.5; with ``train=False`` the central crop (:func:`center_crop`). Item ``i`` shows file
+    ``i % len(files)``; ``len`` is ``len(files) · repeat``.
+
+    Unreadable files are skipped with a :class:`SkippedImageWarning` and counted in :attr:`skipped`, including
+    those found inside DataLoader workers (see the module docstring).
+
+    Args:
+        root: the folder; images are found by :func:`list_images`.
+        crop: side of the square crops in pixels (the paper uses 176).
+        train: random crops and flips (True) or central crops (False).
+        seed: base seed of the crops (see :meth:`item_rng`).
+        repeat: how many items each file gives per epoch (for tiny folders).
+        verify: ``"header"`` reads every file's header at construction (fast; truncated pixel data is found
+            later), ``"full"`` decodes every file at construction (finds everything, slower), ``"none"``
+            checks nothing until items are read.
+        scale, ratio: see :func:`random_resized_crop`.
+
+    Raises:
+        FileNotFoundError, NotADirectoryError: ``root`` is missing or not a folder.
+        NoImagesError: no image file under ``root``, or none of them readable.
+    """
+
+    def __init__(
+        self,
+        root,
+        crop: int = CROP_SIZE,
+        train: bool = True,
+        seed: int = 0,
+        repeat: int = 1,
+        verify: str = "header",
+        scale=CROP_SCALE,
+        ratio=CROP_RATIO,
+    ):
+        super().__init__(crop, train, seed, repeat, scale, ratio)
+        if verify not in ("header", "full", "none"):
+            raise ValueError(f"verify must be 'header', 'full' or 'none'; got {verify!r}")
+        self.root = Path(root)
+        candidates = list_images(self.root)
+        check = {"header": probe_image, "full": load_rgb, "none": None}[verify]
+        self.paths: list[Path] = []
+        self._rejected: list[Path] = []
+        for path in candidates:
+            try:
+                if check is not None:
+                    check(path)
+            except (UnreadableImageError, OSError):
+                self._rejected.append(path)
+            else:
+                self.paths.append(path)
+        if self._rejected:
+            shown = ", ".join(p.relative_to(self.root).as_posix() for p in self._rejected[:5])
+            more = f" and {len(self._rejected) - 5} more" if len(self._rejected) > 5 else ""
+            warnings.warn(
+                f"skipping {len(self._rejected)} of {len(candidates)} files under {str(self.root)!r} that are not"
+                f" readable images: {shown}{more}",
+                SkippedImageWarning,
+                stacklevel=2,
+            )
+        if not self.paths:
+            raise NoImagesError(
+                f"root: none of the {len(candidates)} image files under {str(self.root)!r} is readable"
+            )
+        # One flag per readable file, set when decoding fails. Shared memory: workers' writes reach the parent.
+        self._failed = torch.zeros(len(self.paths), dtype=torch.bool).share_memory_()
+
+    def _num_sources(self) -> int:
+        return len(self.paths)
+
+    def _load_source(self, i: int) -> np.ndarray:
+        n = len(self.paths)
+        for step in range(n):
+            j = (i + step) % n
+            if self._failed[j]:
+                continue
+            try:
+                return load_rgb(self.paths[j])
+            except (UnreadableImageError, OSError) as error:
+                self._failed[j] = True
+                warnings.warn(f"skipping unreadable image: {error}", SkippedImageWarning, stacklevel=3)
+        raise NoImagesError(f"no readable image left under {str(self.root)!r}: all {n} files failed to decode")
+
+    @property
+    def skipped(self) -> list[Path]:
+        """Files skipped so far, sorted: rejected at construction or failed when decoded (in any worker)."""
+        failed = [p for p, bad in zip(self.paths, self._failed.tolist()) if bad]
+        return sorted(self._rejected + failed, key=lambda p: p.relative_to(self.root).as_posix())
+
+    @property
+    def num_skipped(self) -> int:
+        """``len(self.skipped)``."""
+        return len(self._rejected) + int(self._failed.sum())
+
+    def __repr__(self) -> str:
+        return (
+            f"ImageFolder(root={str(self.root)!r}, files={len(self.paths)}, skipped={self.num_skipped}, "
+            f"crop={self.crop}, train={self.train}, repeat={self.repeat})"
+        )
+
+
+class SamplePhotos(_CropDataset):
+    """The photos shipped inside colorlab's dependencies (:data:`colorlab.samples.SAMPLE_NAMES`) as crops.
+
+    The default data set: no download, no folder. Items are uint8 tensors (3, crop, crop) exactly as in
+    :class:`ImageFolder`.
+
+    Args:
+        crop: side of the square crops in pixels.
+        train: random crops and flips (True) or central crops (False).
+        names: the photos to use, in this order (default: all of ``SAMPLE_NAMES``).
+        seed: base seed of the crops.
+        repeat: how many items each photo gives per epoch.
+        exclude: photos to hold out (removed from ``names``), e.g. for a validation photo.
+        scale, ratio: see :func:`random_resized_crop`.
+
+    >>> photos = SamplePhotos(crop=64, names=["chelsea", "coffee"], repeat=3)
+    >>> len(photos), tuple(photos[0].shape), photos[0].dtype
+    (6, (3, 64, 64), torch.uint8)
+    """
+
+    def __init__(
+        self,
+        crop: int = CROP_SIZE,
+        train: bool = True,
+        names=None,
+        seed: int = 0,
+        repeat: int = 1,
+        exclude=(),
+        scale=CROP_SCALE,
+        ratio=CROP_RATIO,
+    ):
+        from .samples import SAMPLE_NAMES, sample_photo
+
+        super().__init__(crop, train, seed, repeat, scale, ratio)
+        if isinstance(names, str) or isinstance(exclude, str):
+            raise TypeError("names and exclude must be sequences of photo names, not a single string")
+        chosen = list(SAMPLE_NAMES if names is None else names)
+        unknown = [n for n in chosen + list(exclude) if n not in SAMPLE_NAMES]
+        if unknown:
+            raise ValueError(f"names: unknown sample photos {unknown}; choose from {', '.join(SAMPLE_NAMES)}")
+        self.names = tuple(n for n in chosen if n not in set(exclude))
+        if not self.names:
+            raise NoImagesError("names: no sample photo left to use")
+        self._photos = [sample_photo(n) for n in self.names]
+
+    def _num_sources(self) -> int:
+        return len(self._photos)
+
+    def _load_source(self, i: int) -> np.ndarray:
+        return self._photos[i]
+
+    def __repr__(self) -> str:
+        return f"SamplePhotos(names={self.names}, crop={self.crop}, train={self.train}, repeat={self.repeat})"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Imagenette
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _check_member(member: tarfile.TarInfo, dest: Path) -> None:
+    """Refuse members that would land outside ``dest``, links leaving it, and anything but files and folders."""
+    name = member.name
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if name.startswith(("/", "\\")) or (parts and (":" in parts[0])) or ".." in parts:
+        raise UnsafeArchiveError(f"archive member {name!r} has an absolute path or '..'; refusing to extract")
+    target = (dest / name).resolve()
+    if not target.is_relative_to(dest):
+        raise UnsafeArchiveError(f"archive member {name!r} would be written outside {str(dest)!r}")
+    if member.issym() or member.islnk():
+        link = PurePosixPath(member.linkname.replace("\\", "/"))
+        base = target.parent if member.issym() else dest
+        if link.is_absolute() or not (base / link).resolve().is_relative_to(dest):
+            raise UnsafeArchiveError(f"archive member {name!r} links outside the archive ({member.linkname!r})")
+    elif not (member.isfile() or member.isdir()):
+        raise UnsafeArchiveError(f"archive member {name!r} is a device, FIFO or other special file; refusing")
+
+
+def extract_tar_safely(archive, dest) -> Path:
+    """Extract the tar archive ``archive`` (any compression) into the folder ``dest`` and return ``dest``.
+
+    Every member is checked before anything is written: absolute paths, ``..`` components, paths that resolve
+    outside ``dest``, links pointing outside ``dest`` and device or FIFO members raise
+    :class:`UnsafeArchiveError`. Extraction then also uses tarfile's ``"data"`` filter where Python has it.
+    """
+    dest = Path(dest).resolve()
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "r:*") as tar:
+        members = tar.getmembers()
+        for member in members:
+            _check_member(member, dest)
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(dest, members=members, filter="data")
+        else:  # pragma: no cover - Python without extraction filters
+            tar.extractall(dest, members=members)
+    return dest
+
+
+def download_imagenette(root, size: str = "160px", url: str | None = None, known_hash=_OFFICIAL_HASH):
+    """Download Imagenette (10 easy ImageNet classes) into ``root`` and return its (train, val) folders.
+
+    The archive is fetched with pooch (hash-checked, kept in ``root`` as a cache, with a progress bar), then
+    extracted with :func:`extract_tar_safely` into a temporary folder that is renamed into place when complete.
+    A second call with the archive and the folder present downloads and extracts nothing.
+
+    Args:
+        root: folder for the archive and the extracted images (created if missing).
+        size: ``"160px"``, ``"320px"`` (shorter side) or ``"full"``; see :data:`IMAGENETTE_ARCHIVES`.
+        url: another location of an archive with the same layout (``<name>/train``, ``<name>/val``, where
+            ``<name>`` is the archive's file name without ``.tgz``). Requires ``known_hash``.
+        known_hash: the archive's hash as pooch expects it (``"sha256:…"``, ``"md5:…"``); defaults to the
+            hash pinned for ``size``; ``None`` skips the check (only allowed explicitly).
+
+    Returns:
+        (train_dir, val_dir): ``pathlib.Path`` folders of JPEG files in one sub-folder per class, ready for
+        :class:`ImageFolder`.
+    """
+    import pooch
+
+    if url is None:
+        if size not in IMAGENETTE_ARCHIVES:
+            raise ValueError(f"size must be one of {', '.join(IMAGENETTE_ARCHIVES)}; got {size!r}")
+        url, official_hash = IMAGENETTE_ARCHIVES[size]
+        if known_hash is _OFFICIAL_HASH:
+            known_hash = official_hash
+    elif known_hash is _OFFICIAL_HASH:
+        raise ValueError("known_hash: give the hash of the archive at url (or None to skip the check)")
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    archive_name = url.rstrip("/").rsplit("/", 1)[-1]
+    folder_name = archive_name
+    for suffix in (".tgz", ".tar.gz", ".tar"):
+        if folder_name.endswith(suffix):
+            folder_name = folder_name[: -len(suffix)]
+            break
+    archive = Path(pooch.retrieve(url, known_hash=known_hash, fname=archive_name, path=root, progressbar=True))
+    folder = root / folder_name
+    marker = folder / ".extracted"
+    if not marker.is_file():
+        staging = Path(tempfile.mkdtemp(prefix=".extracting-", dir=root))
+        try:
+            extract_tar_safely(archive, staging)
+            extracted = staging / folder_name
+            if not extracted.is_dir():
+                raise ValueError(f"archive {archive_name!r} has no top-level folder {folder_name!r}")
+            (extracted / ".extracted").write_text(f"{archive_name}\n")
+            if folder.exists():
+                shutil.rmtree(folder)
+            extracted.rename(folder)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    train_dir, val_dir = folder / "train", folder / "val"
+    for split in (train_dir, val_dir):
+        if not split.is_dir():
+            raise ValueError(f"archive {archive_name!r} has no folder {split.relative_to(root).as_posix()!r}")
+    return train_dir, val_dir
