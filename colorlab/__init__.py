@@ -3,6 +3,7 @@
 The functions every chapter of the book uses are importable from here, e.g. ``colorlab.rgb_to_lab``.
 """
 
+from .bins import AB_LIMIT, GRID_STEP, NUM_BINS, ab_bins, ab_gamut_mask, derive_ab_bins, gamut_ab_hull
 from .color import lab_to_rgb, rgb_to_lab
 from .data import (
     ImageFolder,
@@ -17,6 +18,9 @@ from .data import (
     random_hflip,
     random_resized_crop,
 )
+from .decode import T_ANNEALED, T_DEPLOY, annealed_mean, annealed_mean_from_logits, decode_mode
+from .encode import SIGMA, SOFT_K, nearest_bin, soft_encode, soft_encode_sparse
+from .prior import LAMBDA, empirical_prior, imagenet_prior, pixel_weights, rebalance_weights
 from .samples import SAMPLE_NAMES, sample_photo, sample_photos, to_tensor
 
 __version__ = "0.1.0"

@@ -1,0 +1,154 @@
+"""Soft encoding of ab values over the 313 bins (paper §2.1, "soft-encoding scheme").
+
+Each ground-truth ab value is spread over its k nearest bin centres with weights proportional to a Gaussian
+of its distance, exp(−d² / 2σ²), normalised to sum to 1. The paper uses k = 5 and σ = 5; the authors' released
+training layer uses k = 10 (``NNEncode(10, 5.)``); both are supported.
+
+The search is exact and needs no tree: the ab plane is cut into square cells of side 2.5, and for every cell a
+table lists the bins that can be among the k nearest of any point in it (a bin qualifies when its nearest
+distance to the cell is at most the k-th smallest farthest distance). Each pixel then compares itself with a
+dozen candidates instead of 313, in a few vectorised tensor operations that run on any device without host
+round trips.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+
+from ._validate import check_image
+from .bins import NUM_BINS, ab_bins
+
+#: Number of nearest bins a pixel is spread over (paper §2.1; the authors' released code uses 10).
+SOFT_K = 5
+#: Standard deviation of the Gaussian soft-encoding kernel, in ab units (paper §2.1).
+SIGMA = 5.0
+
+# Lookup-table geometry: cells of side _CELL over [-_TABLE_LIMIT, _TABLE_LIMIT)². Every colour of the sRGB
+# gamut lies well inside (|a|, |b| < 110); ab values outside the table are clamped onto its border.
+_CELL = 2.5
+_TABLE_LIMIT = 120.0
+_CELLS_PER_AXIS = int(2 * _TABLE_LIMIT / _CELL)
+# Index of the sentinel "bin at infinity" used to pad candidate lists to the same length.
+_SENTINEL = NUM_BINS
+
+
+@functools.lru_cache(maxsize=None)
+def _candidate_table(k: int) -> np.ndarray:
+    """int64 (cells, C): for each cell, the bins that can be among the k nearest, padded with the sentinel."""
+    bins = ab_bins(torch.float64).numpy()[None]  # (1, Q, 2)
+    corner = -_TABLE_LIMIT + _CELL * np.arange(_CELLS_PER_AXIS)
+    a0, b0 = np.meshgrid(corner, corner, indexing="ij")
+    lo = np.stack([a0.ravel(), b0.ravel()], axis=1)[:, None, :]  # (cells, 1, 2)
+    hi = lo + _CELL
+    nearest = np.sqrt((np.maximum(0.0, np.maximum(lo - bins, bins - hi)) ** 2).sum(-1))
+    farthest = np.sqrt((np.maximum(np.abs(bins - lo), np.abs(bins - hi)) ** 2).sum(-1))
+    kth_farthest = np.partition(farthest, k - 1, axis=1)[:, k - 1 : k]
+    is_candidate = nearest <= kth_farthest + 1e-9
+    width = int(is_candidate.sum(axis=1).max())
+    table = np.full((is_candidate.shape[0], width), _SENTINEL, dtype=np.int64)
+    for cell, row in enumerate(is_candidate):
+        found = np.flatnonzero(row)
+        table[cell, : found.size] = found
+    return table
+
+
+@functools.lru_cache(maxsize=32)
+def _device_tables(k: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Candidate table transposed to (C, cells), and the candidates' a and b relative to their cell's corner.
+
+    Relative coordinates keep every number small, so float32 distances are as exact as the brute force's.
+    """
+    table = torch.from_numpy(_candidate_table(k))
+    padded_bins = torch.cat([ab_bins(torch.float64), torch.full((1, 2), 1e4, dtype=torch.float64)])
+    corner = -_TABLE_LIMIT + _CELL * torch.arange(_CELLS_PER_AXIS, dtype=torch.float64)
+    corner_a, corner_b = torch.meshgrid(corner, corner, indexing="ij")
+    relative = padded_bins[table] - torch.stack([corner_a.reshape(-1), corner_b.reshape(-1)], dim=1)[:, None]
+    move = lambda x: x.T.contiguous().to(device=device)  # noqa: E731
+    return move(table), move(relative[..., 0]).to(dtype), move(relative[..., 1]).to(dtype)
+
+
+def _knn(ab: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact k nearest bins of every pixel: (index (k, N) int64, squared distance (k, N)), nearest first.
+
+    Pixels are ordered as in ``ab.permute(1, 0, 2, 3).reshape(2, -1)``, i.e. N = B·H·W in (b, h, w) order.
+    """
+    table, rel_a, rel_b = _device_tables(k, ab.dtype, ab.device)
+    a, b = ab.transpose(0, 1).reshape(2, -1).clamp(-_TABLE_LIMIT, _TABLE_LIMIT - 1e-3).unbind(0)
+    cell_a = ((a + _TABLE_LIMIT) * (1.0 / _CELL)).long().clamp_(0, _CELLS_PER_AXIS - 1)
+    cell_b = ((b + _TABLE_LIMIT) * (1.0 / _CELL)).long().clamp_(0, _CELLS_PER_AXIS - 1)
+    cell = cell_a * _CELLS_PER_AXIS + cell_b
+    # The pixel relative to its cell's corner, then its squared distance to each of the C candidates: (C, N).
+    da = rel_a[:, cell].sub_(a - (cell_a * _CELL - _TABLE_LIMIT))
+    db = rel_b[:, cell].sub_(b - (cell_b * _CELL - _TABLE_LIMIT))
+    dist2 = da.mul_(da).addcmul_(db, db)
+    dist2, order = torch.topk(dist2, k, dim=0, largest=False, sorted=True)
+    return table.reshape(-1)[order * table.shape[1] + cell], dist2
+
+
+def _check_k_sigma(k: int, sigma: float) -> None:
+    if not isinstance(k, int) or not 1 <= k <= NUM_BINS:
+        raise ValueError(f"k must be an integer in [1, {NUM_BINS}]; got {k!r}")
+    if not sigma > 0:
+        raise ValueError(f"sigma must be positive; got {sigma!r}")
+
+
+def soft_encode_sparse(ab: torch.Tensor, k: int = SOFT_K, sigma: float = SIGMA) -> tuple[torch.Tensor, torch.Tensor]:
+    """Soft-encode ab over its k nearest bins, kept sparse.
+
+    Args:
+        ab: (B, 2, H, W) floating tensor, raw ab units (values beyond ±120 are clamped: sRGB never gets there).
+        k: number of nearest bins (paper 5, authors' code 10).
+        sigma: Gaussian kernel width in ab units.
+
+    Returns:
+        ``(index, weight)``, each (B, k, H, W) on ab's device: int64 bin indices sorted by distance
+        (``index[:, 0]`` is the nearest bin) and weights of ab's dtype that sum to 1 over dim 1. Together they
+        are the soft target Z of the paper with its k non-zero entries.
+
+    >>> index, weight = soft_encode_sparse(torch.tensor([[[[0.0]], [[0.0]]]]))
+    >>> index.shape, round(weight.sum().item(), 6)
+    (torch.Size([1, 5, 1, 1]), 1.0)
+    """
+    check_image(ab, 2, "ab")
+    _check_k_sigma(k, sigma)
+    batch, _, height, width = ab.shape
+    index, dist2 = _knn(ab, k)
+    # Subtracting the nearest distance keeps exp() finite far from every bin; it cancels in the normalisation.
+    weight = torch.exp((dist2[:1] - dist2) * (0.5 / sigma**2))
+    weight = weight / weight.sum(dim=0, keepdim=True)
+    to_image = lambda x: x.reshape(k, batch, height, width).transpose(0, 1)  # noqa: E731
+    return to_image(index), to_image(weight)
+
+
+def soft_encode(ab: torch.Tensor, k: int = SOFT_K, sigma: float = SIGMA) -> torch.Tensor:
+    """Soft-encode ab into the dense target distribution Z over the 313 bins.
+
+    Args:
+        ab: (B, 2, H, W) floating tensor, raw ab units.
+        k, sigma: as in :func:`soft_encode_sparse`.
+
+    Returns:
+        z: (B, 313, H, W) of ab's dtype and device, k non-zeros per pixel summing to 1. Training never needs
+        this dense form (see :func:`soft_encode_sparse`); it is here for teaching and checking.
+    """
+    index, weight = soft_encode_sparse(ab, k, sigma)
+    z = torch.zeros(ab.shape[0], NUM_BINS, *ab.shape[2:], dtype=ab.dtype, device=ab.device)
+    return z.scatter_(1, index, weight)
+
+
+def nearest_bin(ab: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest bin centre of every pixel.
+
+    Args:
+        ab: (B, 2, H, W) floating tensor, raw ab units.
+
+    Returns:
+        (B, H, W) int64 on ab's device.
+    """
+    check_image(ab, 2, "ab")
+    batch, _, height, width = ab.shape
+    index, _ = _knn(ab, 1)
+    return index.reshape(batch, height, width)
