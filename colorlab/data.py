@@ -1,8 +1,9 @@
 """Training data: robust image decoding, random crops, datasets and the Imagenette download.
 
-Data flow (the paper trains on 176 × 176 crops of ImageNet, section 3.1 of Zhang, Isola & Efros, 2016):
-DataLoader workers only decode files and crop them to uint8 tensors of shape (3, crop, crop); the conversion
-to Lab, normalisation and soft encoding happen later on the training device, in batches.
+The paper (Zhang, Isola & Efros, 2016) trains on 176 × 176 crops of ImageNet photos; this module makes such
+crops from any folder of images. DataLoader workers only decode files and crop them to uint8 tensors of shape
+(3, crop, crop); the conversion to Lab, normalisation and soft encoding happen later on the training device, in
+batches.
 
 Datasets
 --------
@@ -50,11 +51,12 @@ from PIL import Image, ImageOps
 #: File extensions read by :func:`list_images` (compared case-insensitively).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
-#: Side of the square training crops, in pixels (Zhang et al. 2016, section 3.1: 176 × 176 crops).
+#: Side of the square training crops, in pixels (the paper's training crops are 176 × 176).
 CROP_SIZE = 176
 
-#: Range of the crop's area as a fraction of the image's area in :func:`random_resized_crop`. The lower bound
-#: is larger than the 0.08 common in classification: a colorization crop should keep recognisable objects.
+#: Range of the crop's area as a fraction of the image's area in :func:`random_resized_crop`. The paper does not
+#: state its crop augmentation; this is colorlab's choice. The lower bound is larger than the 0.08 common in
+#: classification training so that a crop keeps enough of the scene to tell what its colours should be.
 CROP_SCALE = (0.35, 1.0)
 
 #: Range of the crop's aspect ratio (width / height) in :func:`random_resized_crop`.
@@ -180,7 +182,7 @@ def _to_rgb_array(im: Image.Image) -> np.ndarray:
         maximum = 1.0 if np.nanmax(values) <= 1.0 else 255.0
         gray = _scale_to_uint8(np.nan_to_num(values), maximum)
         return np.repeat(gray[..., None], 3, axis=2)
-    if "A" in mode or "a" in mode or "transparency" in im.info:
+    if mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in im.info:
         # Alpha (RGBA, LA, PA) or a transparent palette entry / colour key: composite on white.
         rgba = np.asarray(im.convert("RGBA"), dtype=np.uint32)
         alpha = rgba[..., 3:]
@@ -392,7 +394,11 @@ class _CropDataset(torch.utils.data.Dataset):
         raise NotImplementedError
 
     def set_epoch(self, epoch: int) -> None:
-        """Use ``epoch`` (a non-negative int) in the seed of every crop from now on."""
+        """Use ``epoch`` (a non-negative int) in the seed of every crop from now on.
+
+        Call it before creating each epoch's DataLoader iterator. Workers hold a copy of the data set made when
+        the iterator starts, so with ``persistent_workers=True`` they keep the epoch they started with.
+        """
         if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
             raise ValueError(f"epoch must be a non-negative int; got {epoch!r}")
         self.epoch = int(epoch)
@@ -628,7 +634,8 @@ def download_imagenette(root, size: str = "160px", url: str | None = None, known
 
     The archive is fetched with pooch (hash-checked, kept in ``root`` as a cache, with a progress bar), then
     extracted with :func:`extract_tar_safely` into a temporary folder that is renamed into place when complete.
-    A second call with the archive and the folder present downloads and extracts nothing.
+    A later call with the same archive name and hash finds the extracted folder and downloads and extracts
+    nothing, even if the archive has been deleted since; an interrupted extraction leaves no folder behind.
 
     Args:
         root: folder for the archive and the extracted images (created if missing).
@@ -660,17 +667,18 @@ def download_imagenette(root, size: str = "160px", url: str | None = None, known
         if folder_name.endswith(suffix):
             folder_name = folder_name[: -len(suffix)]
             break
-    archive = Path(pooch.retrieve(url, known_hash=known_hash, fname=archive_name, path=root, progressbar=True))
     folder = root / folder_name
     marker = folder / ".extracted"
-    if not marker.is_file():
+    stamp = f"{archive_name}\n{known_hash}\n"
+    if not (marker.is_file() and marker.read_text() == stamp):
+        archive = pooch.retrieve(url, known_hash=known_hash, fname=archive_name, path=root, progressbar=True)
         staging = Path(tempfile.mkdtemp(prefix=".extracting-", dir=root))
         try:
             extract_tar_safely(archive, staging)
             extracted = staging / folder_name
             if not extracted.is_dir():
                 raise ValueError(f"archive {archive_name!r} has no top-level folder {folder_name!r}")
-            (extracted / ".extracted").write_text(f"{archive_name}\n")
+            (extracted / ".extracted").write_text(stamp)
             if folder.exists():
                 shutil.rmtree(folder)
             extracted.rename(folder)

@@ -150,11 +150,13 @@ def test_palette_with_transparent_entry(tmp_path):
     np.testing.assert_array_equal(out[1, 0], [0, 0, 255])
 
 
-def test_palette_gif_saved_as_png_without_transparency(tmp_path):
-    rgb = gradient_rgb(8, 8)
-    Image.fromarray(rgb).quantize(16).save(tmp_path / "quantized.png")
+def test_palette_without_transparency(tmp_path):
+    quantized = Image.fromarray(gradient_rgb(8, 8)).quantize(16)
+    quantized.save(tmp_path / "quantized.png")
+    assert Image.open(tmp_path / "quantized.png").mode == "P"
     out = load_rgb(tmp_path / "quantized.png")
-    assert out.shape == (8, 8, 3) and out.dtype == np.uint8
+    palette = np.array(quantized.getpalette(), np.uint8).reshape(-1, 3)
+    np.testing.assert_array_equal(out, palette[np.asarray(quantized)])
 
 
 @pytest.mark.parametrize("suffix", [".png", ".tif"])
@@ -381,6 +383,12 @@ def test_full_verification_finds_truncated_files_at_construction(mixed_folder):
         warnings.simplefilter("error")
         for i in range(len(dataset)):
             dataset[i]
+    unchecked = ImageFolder(mixed_folder, crop=16, verify="none")
+    assert len(unchecked) == 7 and unchecked.num_skipped == 0
+    with pytest.warns(SkippedImageWarning):
+        for i in range(len(unchecked)):
+            assert unchecked[i].shape == (3, 16, 16)
+    assert sorted(p.name for p in unchecked.skipped) == ["e_truncated.jpg", "f_text.jpg"]
 
 
 def test_image_folder_errors(tmp_path):
@@ -568,6 +576,13 @@ def test_download_imagenette_from_a_local_server(tmp_path, http_folder):
     assert download_imagenette(root, url=url, known_hash=f"sha256:{sha256}") == (train_dir, val_dir)
     assert requests == ["/imagenette2-160.tgz"]
     assert marker.stat().st_mtime_ns == stamp
+    (root / "imagenette2-160.tgz").unlink()  # the extracted folder is enough
+    assert download_imagenette(root, url=url, known_hash=f"sha256:{sha256}") == (train_dir, val_dir)
+    assert requests == ["/imagenette2-160.tgz"]
+    # Another hash means another archive: it is fetched and checked again.
+    with pytest.raises(ValueError, match="(?i)hash"):
+        download_imagenette(root, url=url, known_hash="sha256:" + "1" * 64)
+    assert requests == ["/imagenette2-160.tgz"] * 2
 
 
 def test_download_imagenette_rejects_a_wrong_hash(tmp_path, http_folder):
