@@ -20,7 +20,21 @@ from .data import (
 )
 from .decode import T_ANNEALED, T_DEPLOY, annealed_mean, annealed_mean_from_logits, decode_mode
 from .encode import SIGMA, SOFT_K, nearest_bin, soft_encode, soft_encode_sparse
+from .loss import prepare_batch, rebalanced_cross_entropy, regression_loss
 from .metrics import auc, auc_rebalanced, bootstrap_ci, colorfulness, psnr, ssim
+from .models import (
+    ECCV16,
+    ColorizationNet,
+    RegressionNet,
+    SeedNet,
+    build_model,
+    conv_flops,
+    count_parameters,
+    format_layer_table,
+    layer_table,
+    normalize_l,
+    receptive_fields,
+)
 from .prior import LAMBDA, empirical_prior, imagenet_prior, pixel_weights, rebalance_weights
 from .samples import SAMPLE_NAMES, sample_photo, sample_photos, to_tensor
 
