@@ -39,3 +39,14 @@ from .prior import LAMBDA, empirical_prior, imagenet_prior, pixel_weights, rebal
 from .samples import SAMPLE_NAMES, sample_photo, sample_photos, to_tensor
 
 __version__ = "0.1.0"
+
+# Figures and widgets load matplotlib (and ipywidgets when used): imported on first access, e.g. ``colorlab.plot``.
+_LAZY_SUBMODULES = ("gamut", "plot", "widgets")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,748 @@
+"""Figures of the book, each made by one function that returns a :class:`matplotlib.figure.Figure`.
+
+Conventions shared by every function here:
+
+* a new ``Figure`` is built with the object-oriented API (no ``pyplot``), so nothing is registered globally,
+  nothing is shown, and a notebook displays the returned figure once (after ``%matplotlib inline``);
+* photos are accepted as uint8 arrays (H, W, 3) — what :func:`colorlab.sample_photo` returns — or as float
+  tensors (3, H, W) / (1, 3, H, W) in [0, 1];
+* ab planes put a on the x axis and b on the y axis, in raw CIELAB units, over
+  :data:`colorlab.gamut.AB_VIEW_LIMIT` (the 313-bin grid plus half a cell);
+* a per-bin quantity (313 values, one per row of :func:`colorlab.bins.ab_bins`) is drawn as the grid of
+  10 × 10 squares it lives on.
+
+Sections: the Lab space (chapter 1), quantization (chapter 2), soft encoding (chapter 3), class rebalancing
+(chapter 4), the network (chapter 5). Later chapters append their own sections at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from matplotlib.colors import ListedColormap, LogNorm
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
+
+from . import bins as _bins
+from . import encode as _encode
+from . import gamut as _gamut
+from . import prior as _prior
+from .color import lab_to_rgb, rgb_to_lab
+from .samples import to_tensor
+
+_VIEW = _gamut.AB_VIEW_LIMIT
+_EXTENT = (-_VIEW, _VIEW, -_VIEW, _VIEW)
+_OUT_OF_GAMUT_GREY = 0.82
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Helpers shared by the sections
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _figure(ncols: int, nrows: int = 1, panel: float = 3.4, height: float | None = None) -> Figure:
+    return Figure(figsize=(panel * ncols, (height or panel) * nrows), layout="constrained")
+
+
+def _rgb_tensor(rgb, name: str = "rgb") -> torch.Tensor:
+    """A photo as float32 (1, 3, H, W) in [0, 1], from uint8 (H, W, 3) or float (3, H, W) / (1, 3, H, W)."""
+    if isinstance(rgb, np.ndarray):
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"{name} must be a uint8 array of shape (H, W, 3); got {rgb.dtype} {rgb.shape}")
+        return to_tensor(rgb)
+    if not isinstance(rgb, torch.Tensor):
+        raise TypeError(f"{name} must be a uint8 array (H, W, 3) or a float tensor (1, 3, H, W); got {type(rgb).__name__}")
+    if rgb.dim() == 3:
+        rgb = rgb[None]
+    if rgb.dim() != 4 or rgb.shape[:2] != (1, 3) or not rgb.is_floating_point():
+        raise ValueError(f"{name} must be a float tensor of shape (1, 3, H, W) or (3, H, W); got {rgb.dtype} {tuple(rgb.shape)}")
+    return rgb.detach().float().cpu()
+
+
+def _image(rgb: torch.Tensor) -> np.ndarray:
+    """(1, 3, H, W) tensor → (H, W, 3) numpy for imshow."""
+    return rgb[0].permute(1, 2, 0).clamp(0, 1).numpy()
+
+
+def _lab(rgb: torch.Tensor) -> torch.Tensor:
+    return rgb_to_lab(rgb.double())
+
+
+def _ab_colours(ab: np.ndarray, l: float) -> np.ndarray:
+    """sRGB (N, 3) of the Lab colours (l, a, b) for ab (N, 2), out-of-gamut ones clipped."""
+    ab = np.asarray(ab, dtype=np.float64)
+    lab = torch.from_numpy(np.concatenate([np.full((len(ab), 1), float(l)), ab], axis=1).T.copy())
+    return lab_to_rgb(lab[:, :, None]).squeeze(-1).T.numpy()
+
+
+def _channel_cmap(channel: int, limit: float, l: float = 70.0) -> ListedColormap:
+    """A colormap running over a (channel 1) or b (channel 2) in [-limit, limit], the other held at 0."""
+    values = np.linspace(-limit, limit, 256)
+    ab = np.zeros((256, 2))
+    ab[:, channel - 1] = values
+    return ListedColormap(_ab_colours(ab, l), name="ab" + "ab"[channel - 1])
+
+
+def _ab_axes(ax, title: str | None = None) -> None:
+    ax.set_xlim(-_VIEW, _VIEW)
+    ax.set_ylim(-_VIEW, _VIEW)
+    ax.set_aspect("equal")
+    ax.set_xlabel("a")
+    ax.set_ylabel("b")
+    if title:
+        ax.set_title(title)
+
+
+def _draw_hull(ax, **style) -> None:
+    hull = _bins.gamut_ab_hull()
+    closed = np.vstack([hull, hull[:1]])
+    style = {"color": "black", "lw": 1.0, "ls": "--", "label": "sRGB gamut, all L (convex hull)"} | style
+    ax.plot(closed[:, 0], closed[:, 1], **style)
+
+
+def _bin_grid(values) -> np.ndarray:
+    """Per-bin values (313,) → (cells, cells) array on the ab grid (row = b, column = a), NaN off the bins."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != (_bins.NUM_BINS,):
+        raise ValueError(f"per-bin values must have shape ({_bins.NUM_BINS},); got {values.shape}")
+    cells = 2 * _bins.AB_LIMIT // _bins.GRID_STEP + 1
+    grid = np.full((cells, cells), np.nan)
+    centres = _bins.ab_bins(dtype=torch.float64).numpy()
+    index = np.round((centres + _bins.AB_LIMIT) / _bins.GRID_STEP).astype(int)
+    grid[index[:, 1], index[:, 0]] = values
+    return grid
+
+
+def _bin_map(ax, values, norm, cmap: str = "viridis", title: str | None = None, hull_colour: str = "black"):
+    """Draw per-bin values as the 10 × 10 squares of the ab grid; bins with NaN (e.g. log of 0) are hatched."""
+    grid = _bin_grid(values)
+    bin_area = _bin_grid(np.ones(_bins.NUM_BINS))
+    ax.imshow(np.where(np.isfinite(bin_area), 0.93, 1.0)[..., None].repeat(3, -1), origin="lower",
+              extent=_EXTENT, interpolation="nearest")
+    image = ax.imshow(np.ma.masked_invalid(grid), origin="lower", extent=_EXTENT, norm=norm, cmap=cmap,
+                      interpolation="nearest")
+    _draw_hull(ax, lw=0.8, color=hull_colour)
+    _ab_axes(ax, title)
+    return image
+
+
+def _per_bin(values, name: str) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().double().numpy()
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != (_bins.NUM_BINS,):
+        raise ValueError(f"{name} must have shape ({_bins.NUM_BINS},); got {values.shape}")
+    return values
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Chapter 1: the Lab space
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def lab_channels(rgb, ab_limit: float | None = None) -> Figure:
+    """A photo beside its three CIELAB channels L, a and b (paper §2: the network sees L and predicts a, b).
+
+    L is drawn in grey over [0, 100]. a and b are drawn with a colormap that shows the colour each value stands
+    for (the other chromatic channel held at 0, L = 70), over a shared symmetric range.
+
+    Args:
+        rgb: uint8 (H, W, 3), or float tensor (3, H, W) / (1, 3, H, W) in [0, 1].
+        ab_limit: the a and b colour scales span [-ab_limit, ab_limit]; default: the 99.5th percentile of
+            |a| and |b| rounded up to a multiple of 10 (at least 10), so the image's own range fills the scale.
+
+    Returns:
+        A figure with four image panels titled "sRGB photo", "L (lightness)", "a (green – red)",
+        "b (blue – yellow)", and a colorbar for each channel.
+    """
+    rgb = _rgb_tensor(rgb)
+    lab = _lab(rgb)[0].numpy()
+    if ab_limit is None:
+        ab_limit = max(10.0, float(np.ceil(np.percentile(np.abs(lab[1:]), 99.5) / 10.0) * 10.0))
+    fig = _figure(4, panel=3.2, height=3.0)
+    axes = fig.subplots(1, 4)
+    axes[0].imshow(_image(rgb))
+    axes[0].set_title("sRGB photo")
+    panels = [
+        (lab[0], "gray", 0.0, 100.0, "L (lightness)"),
+        (lab[1], _channel_cmap(1, ab_limit), -ab_limit, ab_limit, "a (green – red)"),
+        (lab[2], _channel_cmap(2, ab_limit), -ab_limit, ab_limit, "b (blue – yellow)"),
+    ]
+    for ax, (channel, cmap, vmin, vmax, title) in zip(axes[1:], panels):
+        image = ax.imshow(channel, cmap=cmap, vmin=vmin, vmax=vmax)
+        ax.set_title(title)
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    for ax in axes:
+        ax.set_axis_off()
+    return fig
+
+
+def ab_gamut_planes(lightness: Sequence[float] = (25, 50, 75), resolution: int = 231, hull: bool = True) -> Figure:
+    """Slices of CIELAB at constant lightness: the colours sRGB can show, and where it cannot.
+
+    Each panel is the ab plane at one L. Colours displayable in sRGB are drawn as themselves; ab values outside
+    the sRGB gamut at that L are flat grey. The dashed outline is the convex hull of the gamut's ab projection
+    over all L (the hull the 313 bins are derived from, :mod:`colorlab.bins`).
+
+    Args:
+        lightness: the L values, one panel each, in [0, 100].
+        resolution: samples per ab axis.
+        hull: draw the all-L hull outline.
+
+    Returns:
+        A figure with ``len(lightness)`` panels, titled ``"L = <value>: <share>% in gamut"`` (the share of the
+        plotted ab window displayable at that L).
+    """
+    lightness = [float(l) for l in np.atleast_1d(lightness)]
+    if not lightness:
+        raise ValueError("lightness must hold at least one value in [0, 100]")
+    fig = _figure(len(lightness), panel=3.4, height=3.6)
+    axes = np.atleast_1d(fig.subplots(1, len(lightness)))
+    for ax, l in zip(axes, lightness):
+        rgb, in_gamut = _gamut.ab_plane(l, resolution)
+        shown = np.where(in_gamut[..., None], rgb, _OUT_OF_GAMUT_GREY)
+        ax.imshow(shown, origin="lower", extent=_EXTENT, interpolation="nearest")
+        if hull:
+            _draw_hull(ax)
+        _ab_axes(ax, f"L = {l:g}: {100 * in_gamut.mean():.0f}% in gamut")
+    handles = [Patch(color=str(_OUT_OF_GAMUT_GREY), label="not displayable in sRGB at this L")]
+    if hull:
+        handles.append(axes[0].get_lines()[0])
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Chapter 2: quantization into 313 bins
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def ab_bins_grid(l: float = 50.0, centres=None) -> Figure:
+    """The Q = 313 ab bins over the sRGB gamut (paper Fig. 3a), each drawn as a square in its own colour.
+
+    Args:
+        l: the lightness at which bin colours are shown (colours sRGB cannot show at that L are clipped).
+        centres: (Q, 2) bin centres; default :func:`colorlab.bins.ab_bins`.
+
+    Returns:
+        A figure with one axes holding one scatter collection of Q square markers and the gamut hull outline,
+        titled ``"<Q> ab bins, grid step 10 (colours at L = <l>)"``.
+    """
+    centres = _bins.ab_bins(dtype=torch.float64).numpy() if centres is None else np.asarray(centres, float)
+    fig = _figure(1, panel=5.0)
+    ax = fig.subplots()
+    # A marker of side one grid step: the axes are 2 · _VIEW units wide; the size is in points².
+    ax.scatter(centres[:, 0], centres[:, 1], c=_ab_colours(centres, l), marker="s", s=60, edgecolors="white",
+               linewidths=0.4)
+    _draw_hull(ax)
+    _ab_axes(ax, f"{len(centres)} ab bins, grid step {_bins.GRID_STEP} (colours at L = {l:g})")
+    ax.legend(loc="lower left", fontsize="small")
+    ax.grid(alpha=0.25)
+    return fig
+
+
+def bin_derivation(examples: int = 2) -> Figure:
+    """The rule that yields the 313 bins, drawn (:func:`colorlab.bins.derive_ab_bins`).
+
+    Grey points are the ab of an RGB grid (the whole sRGB gamut, all L); the dashed line is their convex hull.
+    Every grid point with |a|, |b| ≤ 110 is tested: it is kept (filled) when the square [g − 10, g + 10]²
+    meets the hull, i.e. its L∞ distance to the hull is below 10, and rejected (cross) otherwise. The squares
+    drawn belong to the kept points farthest from the hull and the rejected points closest to it: the margin
+    of the rule.
+
+    Args:
+        examples: how many kept and how many rejected points get their square drawn.
+
+    Returns:
+        A figure with one axes, titled with the number of kept points; the kept points are one scatter
+        collection (313 points) and the rejected ones another.
+    """
+    grid = _bins.ab_grid()
+    distance = _bins.hull_linf_distance(grid)
+    keep = distance < _bins.KEEP_DISTANCE
+    gamut_ab = _bins.srgb_gamut_ab(steps=16)
+    fig = _figure(1, panel=6.0, height=6.8)
+    ax = fig.subplots()
+    ax.scatter(gamut_ab[:, 0], gamut_ab[:, 1], s=1, color="0.75", label="ab of an RGB grid (16 levels)")
+    _draw_hull(ax)
+    ax.scatter(grid[keep, 0], grid[keep, 1], s=14, color="tab:blue",
+               label=f"kept: L∞ distance < {_bins.KEEP_DISTANCE:g} ({keep.sum()})")
+    ax.scatter(grid[~keep, 0], grid[~keep, 1], s=14, marker="x", color="tab:red", linewidths=0.8,
+               label=f"rejected ({(~keep).sum()})")
+    kept_order = np.flatnonzero(keep)[np.argsort(-distance[keep])][:examples]
+    rejected_order = np.flatnonzero(~keep)[np.argsort(distance[~keep])][:examples]
+    for index, colour in [(i, "tab:blue") for i in kept_order] + [(i, "tab:red") for i in rejected_order]:
+        a, b = grid[index]
+        step = _bins.GRID_STEP
+        ax.add_patch(Rectangle((a - step, b - step), 2 * step, 2 * step, fill=False, color=colour, lw=1.2))
+        ax.annotate(f"{distance[index]:.2f}", (a, b), xytext=(a + 1.2 * step, b + 1.2 * step), fontsize=8,
+                    color=colour, ha="center", va="center")
+    lim = _bins.AB_LIMIT + 2 * _bins.GRID_STEP
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_xlabel("a")
+    ax.set_ylabel("b")
+    ax.set_title(f"Keep g when [g − {_bins.GRID_STEP}, g + {_bins.GRID_STEP}]² meets the hull: {keep.sum()} bins",
+                 fontsize="medium")
+    fig.legend(loc="outside lower center", ncols=2, fontsize="small", frameon=False)
+    return fig
+
+
+def bin_rules(rules: Mapping[str, np.ndarray]) -> Figure:
+    """Compare rules for "in gamut" grid points: one panel per rule, its kept points over the gamut hull.
+
+    Args:
+        rules: ``{rule description: int (N, 2) grid points kept}``, e.g. from
+            :func:`colorlab.bins.derive_ab_bins`, :func:`colorlab.gamut.grid_points_in_gamut` and
+            :func:`colorlab.gamut.grid_points_of_8bit_colours`.
+
+    Returns:
+        A figure with one panel per rule, titled ``"<description>: <N> points"``; each panel holds one scatter
+        collection with N points.
+    """
+    if not rules:
+        raise ValueError("rules must name at least one set of grid points")
+    fig = _figure(len(rules), panel=3.6, height=3.9)
+    axes = np.atleast_1d(fig.subplots(1, len(rules), sharey=True))
+    for ax, (name, points) in zip(axes, rules.items()):
+        points = np.asarray(points)
+        if points.ndim != 2 or points.shape[1] != 2:
+            raise ValueError(f"rules[{name!r}] must have shape (N, 2); got {points.shape}")
+        ax.scatter(points[:, 0], points[:, 1], c=_ab_colours(points, 60.0), marker="s", s=22)
+        _draw_hull(ax, label=None)
+        _ab_axes(ax, f"{name}: {len(points)} points")
+        ax.title.set_fontsize("medium")
+    return fig
+
+
+def quantization_example(rgb) -> Figure:
+    """What quantizing ab to the nearest of the 313 bins does to a photo (paper §2.1).
+
+    Args:
+        rgb: uint8 (H, W, 3), or float tensor (3, H, W) / (1, 3, H, W) in [0, 1].
+
+    Returns:
+        A figure with three panels: the photo, the photo with each pixel's ab replaced by its nearest bin centre
+        (L kept), and the ab error |Δab| in ab units with a colorbar. The titles report the mean error.
+    """
+    rgb = _rgb_tensor(rgb)
+    lab = _lab(rgb)
+    nearest = _encode.nearest_bin(lab[:, 1:])
+    centres = _bins.ab_bins(dtype=lab.dtype)
+    quantized_ab = centres[nearest].permute(0, 3, 1, 2)
+    quantized = lab_to_rgb(torch.cat([lab[:, :1], quantized_ab], dim=1))
+    error = (quantized_ab - lab[:, 1:]).norm(dim=1)[0].numpy()
+    fig = _figure(3, panel=3.6, height=3.2)
+    axes = fig.subplots(1, 3)
+    axes[0].imshow(_image(rgb))
+    axes[0].set_title("photo")
+    axes[1].imshow(_image(quantized))
+    axes[1].set_title(f"ab snapped to the nearest of {_bins.NUM_BINS} bins")
+    image = axes[2].imshow(error, cmap="magma", vmin=0, vmax=_bins.GRID_STEP * np.sqrt(2) / 2)
+    axes[2].set_title(f"|Δab|, mean {error.mean():.2f}")
+    fig.colorbar(image, ax=axes[2], shrink=0.8, label="ab units")
+    for ax in axes:
+        ax.set_axis_off()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Chapter 3: soft encoding
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def soft_encoding_pixel(a: float, b: float, k: int = _encode.SOFT_K, sigma: float = _encode.SIGMA,
+                        l: float = 60.0, window: float = 35.0) -> Figure:
+    """The soft encoding of one ab value: its k nearest bins and their Gaussian weights (paper §2.1).
+
+    Args:
+        a, b: the ab value, raw units.
+        k: number of nearest bins (paper: 5).
+        sigma: Gaussian width in ab units (paper: 5).
+        l: lightness at which bins are coloured.
+        window: half-width of the zoomed ab window around (a, b).
+
+    Returns:
+        A figure with two axes: left, the ab neighbourhood with every bin centre (one scatter of the bins in the
+        window), the k chosen bins circled with areas proportional to their weights, and (a, b) as a star;
+        right, a bar chart with k bars whose heights are the weights (they sum to 1), labelled by bin centre.
+    """
+    ab = torch.tensor([float(a), float(b)], dtype=torch.float64).view(1, 2, 1, 1)
+    index, weight = _encode.soft_encode_sparse(ab, k=k, sigma=sigma)
+    index = index.flatten().numpy()
+    weight = weight.flatten().double().numpy()
+    centres = _bins.ab_bins(dtype=torch.float64).numpy()
+    chosen = centres[index]
+    fig = _figure(2, panel=4.0)
+    ax, bar_ax = fig.subplots(1, 2, width_ratios=(1.1, 1))
+    near = np.all(np.abs(centres - [a, b]) <= window + _bins.GRID_STEP, axis=1)
+    ax.scatter(centres[near, 0], centres[near, 1], c=_ab_colours(centres[near], l), marker="s", s=180,
+               edgecolors="white")
+    ax.scatter(chosen[:, 0], chosen[:, 1], s=2500 * weight, facecolors="none", edgecolors="black", lw=1.5)
+    for (ca, cb), w in zip(chosen, weight):
+        ax.plot([a, ca], [b, cb], color="black", lw=0.6, alpha=0.6)
+        ax.annotate(f"{w:.2f}", (ca, cb), xytext=(0, -16), textcoords="offset points", ha="center", fontsize=8)
+    ax.scatter([a], [b], marker="*", s=160, color="white", edgecolors="black", zorder=5)
+    ax.set_xlim(a - window, a + window)
+    ax.set_ylim(b - window, b + window)
+    ax.set_aspect("equal")
+    ax.set_xlabel("a")
+    ax.set_ylabel("b")
+    ax.set_title(f"(a, b) = ({a:.1f}, {b:.1f}): {k} nearest bins, σ = {sigma:g}")
+    labels = [f"({ca:.0f}, {cb:.0f})" for ca, cb in chosen]
+    bar_ax.bar(range(len(weight)), weight, color=_ab_colours(chosen, l), edgecolor="black")
+    bar_ax.set_xticks(range(len(weight)), labels, rotation=45, ha="right", fontsize=8)
+    bar_ax.set_ylim(0, 1)
+    bar_ax.set_ylabel("weight in the soft target")
+    bar_ax.set_title(f"weights (sum {weight.sum():.3f})")
+    return fig
+
+
+def soft_encoding_map(rgb, k: int = _encode.SOFT_K, sigma: float = _encode.SIGMA) -> Figure:
+    """The soft encoding of a whole photo, summarised per pixel (paper §2.1).
+
+    Args:
+        rgb: uint8 (H, W, 3), or float tensor (3, H, W) / (1, 3, H, W) in [0, 1].
+        k, sigma: the encoding's neighbour count and Gaussian width.
+
+    Returns:
+        A figure with three panels: the photo; the largest of the k weights of each pixel (1 would be a one-hot
+        target); the entropy of each pixel's k weights in bits (0 for one-hot, log2 k for uniform).
+        Both maps have colorbars.
+    """
+    rgb = _rgb_tensor(rgb)
+    ab = _lab(rgb)[:, 1:]
+    _, weight = _encode.soft_encode_sparse(ab, k=k, sigma=sigma)
+    weight = weight[0].double()
+    max_weight = weight.amax(dim=0).numpy()
+    entropy = -(weight * torch.log2(weight.clamp_min(1e-12))).sum(dim=0).numpy()
+    fig = _figure(3, panel=3.6, height=3.2)
+    axes = fig.subplots(1, 3)
+    axes[0].imshow(_image(rgb))
+    axes[0].set_title("photo")
+    image = axes[1].imshow(max_weight, cmap="viridis", vmin=0, vmax=1)
+    axes[1].set_title(f"largest weight (mean {max_weight.mean():.2f})")
+    fig.colorbar(image, ax=axes[1], shrink=0.8)
+    image = axes[2].imshow(entropy, cmap="viridis", vmin=0, vmax=np.log2(k))
+    axes[2].set_title(f"entropy of the {k} weights, bits (mean {entropy.mean():.2f})")
+    fig.colorbar(image, ax=axes[2], shrink=0.8)
+    for ax in axes:
+        ax.set_axis_off()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Chapter 4: the prior and class rebalancing
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def prior_maps(priors: Mapping[str, np.ndarray]) -> Figure:
+    """Priors over the 313 bins drawn on the ab plane, log10 scale, one panel each (paper Fig. 3b).
+
+    Args:
+        priors: ``{title: (313,) probabilities}``, e.g. the ImageNet prior and an empirical one.
+
+    Returns:
+        A figure with one panel per prior (titled with its name and the number of bins with p > 0) and one
+        shared log-scale colorbar; bins with probability 0 are left pale grey.
+    """
+    if not priors:
+        raise ValueError("priors must hold at least one (313,) array")
+    values = {name: _per_bin(p, f"priors[{name!r}]") for name, p in priors.items()}
+    positive = np.concatenate([p[p > 0] for p in values.values()])
+    if positive.size == 0:
+        raise ValueError("priors must have some bin with probability > 0")
+    norm = LogNorm(vmin=positive.min(), vmax=positive.max())
+    fig = _figure(len(values), panel=3.8, height=3.6)
+    axes = np.atleast_1d(fig.subplots(1, len(values)))
+    for ax, (name, p) in zip(axes, values.items()):
+        image = _bin_map(ax, np.where(p > 0, p, np.nan), norm, title=f"{name} ({(p > 0).sum()} bins with p > 0)")
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label="probability (log scale)")
+    return fig
+
+
+def weights_vs_prior(prior, lams: Sequence[float] = (0.0, 0.25, 0.5, 1.0)) -> Figure:
+    """Class weights w(λ) against the prior p, one curve per λ (paper Eq. 3–4).
+
+    w ∝ ((1 − λ) p + λ / Q)⁻¹ scaled so that Σ p · w = 1 (:func:`colorlab.prior.rebalance_weights`):
+    λ = 1 leaves every weight at 1, λ = 0 weights each bin by 1 / p.
+
+    Args:
+        prior: (313,) probabilities.
+        lams: the λ values, each in [0, 1].
+
+    Returns:
+        A figure with one log–log axes holding one line per λ (labelled ``"λ = <value>"``, points sorted by p,
+        bins with p = 0 left out).
+    """
+    prior = _per_bin(prior, "prior")
+    order = np.argsort(prior)
+    order = order[prior[order] > 0]
+    fig = _figure(1, panel=5.0, height=3.8)
+    ax = fig.subplots()
+    for lam in lams:
+        w = _per_bin(_prior.rebalance_weights(prior, lam=lam), "weights")
+        ax.plot(prior[order], w[order], label=f"λ = {lam:g}", lw=1.5)
+    ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("prior probability p of the bin")
+    ax.set_ylabel("class weight w")
+    ax.set_title("Rebalancing weights: rare bins weigh more")
+    ax.legend()
+    return fig
+
+
+def weight_maps(prior, lams: Sequence[float] = (0.25, 0.5, 0.75)) -> Figure:
+    """Class weights on the ab plane for several λ, on one shared log colour scale.
+
+    Args:
+        prior: (313,) probabilities.
+        lams: the λ values, one panel each.
+
+    Returns:
+        A figure with one panel per λ (titled with λ and the weights' range over bins with p > 0) and one
+        shared colorbar.
+    """
+    prior = _per_bin(prior, "prior")
+    seen = prior > 0
+    weights = [_per_bin(_prior.rebalance_weights(prior, lam=lam), "weights") for lam in lams]
+    low = min(w[seen].min() for w in weights)
+    high = max(w[seen].max() for w in weights)
+    norm = LogNorm(vmin=low, vmax=high if high > low else low * 1.01)
+    fig = _figure(len(weights), panel=3.6, height=3.6)
+    axes = np.atleast_1d(fig.subplots(1, len(weights)))
+    for ax, lam, w in zip(axes, lams, weights):
+        image = _bin_map(ax, np.where(seen, w, np.nan), norm, cmap="magma", hull_colour="white",
+                         title=f"λ = {lam:g}: w in [{w[seen].min():.2f}, {w[seen].max():.2f}]")
+        ax.title.set_fontsize("medium")
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label="class weight w (log scale)")
+    return fig
+
+
+def loss_share(prior, lam: float = _prior.LAMBDA, top: int = 10) -> Figure:
+    """How much of the loss each bin carries before and after rebalancing.
+
+    A pixel whose nearest bin is q contributes to the loss in proportion to its weight w_q, so bin q carries
+    the share p_q · w_q / Σ p · w of the loss (= p_q · w_q, since Σ p · w = 1). Without rebalancing
+    (every w = 1) that share is p_q.
+
+    Args:
+        prior: (313,) probabilities.
+        lam: the rebalancing λ.
+        top: the curve panel marks how much the ``top`` most frequent bins carry.
+
+    Returns:
+        A figure with three panels: the share before (on the ab plane, log scale), the share after, and the
+        cumulative share of the bins sorted from most to least frequent, one line each for before and after.
+    """
+    prior = _per_bin(prior, "prior")
+    w = _per_bin(_prior.rebalance_weights(prior, lam=lam), "weights")
+    before = prior / prior.sum()
+    after = prior * w / np.sum(prior * w)
+    seen = prior > 0
+    positive = np.concatenate([before[seen], after[seen]])
+    norm = LogNorm(vmin=positive.min(), vmax=positive.max())
+    fig = _figure(3, panel=3.7, height=3.6)
+    axes = fig.subplots(1, 3)
+    _bin_map(axes[0], np.where(seen, before, np.nan), norm, cmap="cividis", title="share of the loss, no rebalancing")
+    image = _bin_map(axes[1], np.where(seen, after, np.nan), norm, cmap="cividis",
+                     title=f"share of the loss, λ = {lam:g}")
+    fig.colorbar(image, ax=list(axes[:2]), shrink=0.8, label="share of the loss (log scale)")
+    order = np.argsort(-prior)
+    rank = np.arange(1, len(prior) + 1)
+    for share, label in ((before, "no rebalancing"), (after, f"λ = {lam:g}")):
+        cumulative = np.cumsum(share[order])
+        axes[2].plot(rank, cumulative, label=f"{label}: top {top} carry {100 * cumulative[top - 1]:.0f}%")
+    axes[2].axvline(top, color="0.5", lw=0.8, ls=":")
+    axes[2].set_xscale("log")
+    axes[2].set_ylim(0, 1.02)
+    axes[2].set_xlabel("bins, most frequent first")
+    axes[2].set_ylabel("cumulative share of the loss")
+    axes[2].set_title("who carries the loss")
+    axes[2].legend(fontsize="small", loc="lower right")
+    for ax in axes[:2]:
+        ax.title.set_fontsize("medium")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Chapter 5: the network
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _block_colour(row) -> str:
+    if row.block == "out":
+        return "tab:orange"
+    if row.stride < 1:
+        return "tab:green"
+    return "tab:purple" if row.dilation > 1 else "tab:blue"
+
+
+def network_blocks(rows, input_size: int | None = None) -> Figure:
+    """The network block by block, drawn like the paper's Figure 2, from :func:`colorlab.models.layer_table`.
+
+    Args:
+        rows: the rows of ``layer_table(model, size)``.
+        input_size: the input side the rows were measured at (shown as the first box), or None.
+
+    Returns:
+        A figure with two axes: top, one box per block whose height is proportional to the block's output
+        side h and whose width grows with the square root of its channels, labelled C × h × w (colours: blue
+        plain, purple dilated, green upsampling, orange the 1×1 classifier; "BN" under blocks ending in
+        BatchNorm); bottom, the parameters (millions, bars) and forward GFLOPs (dots) of every block.
+    """
+    rows = list(rows)
+    fig = _figure(1, panel=11.0, height=6.4)
+    ax, cost_ax = fig.subplots(2, 1, height_ratios=(1.5, 1))
+    boxes = ([("input", (1, input_size, input_size), "tab:gray", False, 1)] if input_size else [])
+    boxes += [(r.block, r.output_shape, _block_colour(r), r.batch_norm, r.dilation) for r in rows]
+    tallest = max(shape[1] for _, shape, *_ in boxes)
+    x = 0.0
+    for name, (c, h, w), colour, bn, dilation in boxes:
+        width = 0.25 + 0.9 * np.sqrt(c / 512)
+        height = h / tallest
+        ax.add_patch(Rectangle((x, -height / 2), width, height, facecolor=colour, alpha=0.75, edgecolor="black"))
+        ax.text(x + width / 2, height / 2 + 0.03, f"{c}×{h}×{w}", ha="center", va="bottom", fontsize=7.5)
+        label = name + (f"\ndilation {dilation}" if dilation > 1 else "") + ("\nBN" if bn else "")
+        ax.text(x + width / 2, -height / 2 - 0.03, label, ha="center", va="top", fontsize=8)
+        x += width + 0.35
+    ax.set_xlim(-0.2, x)
+    ax.set_ylim(-0.75, 0.65)
+    ax.axis("off")
+    ax.set_title("blocks and output shapes (box height ∝ output side, width ∝ √channels)")
+    names = [r.block for r in rows]
+    positions = np.arange(len(rows))
+    cost_ax.bar(positions, [r.parameters / 1e6 for r in rows], color=[_block_colour(r) for r in rows], alpha=0.75)
+    cost_ax.set_ylabel("parameters (millions)")
+    cost_ax.set_xticks(positions, names)
+    flops_ax = cost_ax.twinx()
+    flops_ax.plot(positions, [r.gflops for r in rows], "o-", color="black")
+    flops_ax.set_ylabel("forward GFLOPs (dots)")
+    flops_ax.set_ylim(0, None)
+    total_p = sum(r.parameters for r in rows) / 1e6
+    total_f = sum(r.gflops for r in rows)
+    cost_ax.set_title(f"{total_p:.1f} M parameters, {total_f:.1f} GFLOPs per image"
+                      + (f" at {input_size}²" if input_size else ""))
+    return fig
+
+
+def _block_of(layer: str) -> str:
+    """'blocks.conv5.0' → 'conv5'."""
+    parts = layer.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "blocks" else parts[0]
+
+
+def receptive_field_growth(fields: Mapping[str, Sequence], rgb=None) -> Figure:
+    """How the receptive field grows layer by layer, for one or more networks (e.g. dilated vs not).
+
+    Args:
+        fields: name → the rows of :func:`colorlab.models.receptive_fields` of a model.
+        rgb: optional photo (uint8 (H, W, 3) or float tensor); the final receptive field of the centre output cell
+            of each network is drawn on it as a square.
+
+    Returns:
+        A figure with one axis (the receptive field side in input pixels after every convolution, one step line
+        per network, block names on the x axis) or two when ``rgb`` is given (the photo with one square per
+        network, clipped where it runs past the border).
+    """
+    if not fields:
+        raise ValueError("fields must name at least one network")
+    fig = _figure(2 if rgb is not None else 1, panel=5.0, height=4.2)
+    axes = fig.subplots(1, 2 if rgb is not None else 1, squeeze=False)[0]
+    ax = axes[0]
+    colours = ["tab:purple", "tab:blue", "tab:green", "tab:orange"]
+    first = list(fields.values())[0]
+    for (name, rows), colour in zip(fields.items(), colours * len(fields)):
+        sizes = [r.size for r in rows]
+        ax.step(np.arange(1, len(sizes) + 1), sizes, where="post", color=colour, lw=2,
+                label=f"{name}: {sizes[-1]:g} px")
+    ticks, labels = [], []
+    for i, r in enumerate(first, start=1):
+        if _block_of(r.layer) not in labels:
+            ticks.append(i)
+            labels.append(_block_of(r.layer))
+    ax.set_xticks(ticks, labels, rotation=45, ha="right")
+    ax.set_xlabel("layer (first convolution of each block)")
+    ax.set_ylabel("receptive field side (input pixels)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left")
+    ax.set_title("receptive field after each convolution")
+    if rgb is not None:
+        image = _image(_rgb_tensor(rgb))
+        height, width = image.shape[:2]
+        photo_ax = axes[1]
+        photo_ax.imshow(image)
+        for (name, rows), colour in zip(fields.items(), colours * len(fields)):
+            side = rows[-1].size
+            photo_ax.add_patch(Rectangle((width / 2 - side / 2, height / 2 - side / 2), side, side, fill=False,
+                                         edgecolor=colour, lw=2.5, label=f"{name}: {side:g}²"))
+        photo_ax.plot([width / 2], [height / 2], "+", color="white", ms=12, mew=2)
+        photo_ax.set_xlim(-0.5, width - 0.5)
+        photo_ax.set_ylim(height - 0.5, -0.5)
+        photo_ax.legend(loc="lower right", fontsize=8)
+        photo_ax.set_title(f"what the centre output cell sees ({width}×{height} photo)")
+        photo_ax.axis("off")
+    return fig
+
+
+def bin_distribution(rgb, logits, cell: tuple[int, int], T: float | None = None) -> Figure:
+    """The distribution a network predicts at one output cell, over the bins (paper §2.1 and Figure 3).
+
+    Args:
+        rgb: the photo the network saw (uint8 (H, W, 3) or float tensor); its height and width are
+            ``OUTPUT_STRIDE`` times those of the logits.
+        logits: (1, NUM_BINS, h, w) the network's output for the photo.
+        cell: (row, column) of the output cell to show.
+        T: annealed-mean temperature (default :data:`colorlab.decode.T_ANNEALED`).
+
+    Returns:
+        A figure with two axes: left, the photo with the cell's location marked; right, the softmax
+        probability of every bin drawn on the ab grid (colour scale from 0 to at least 5 / NUM_BINS), with the photo's true ab at that location (star), the
+        annealed mean (circle) and the mode (square) marked.
+    """
+    from . import decode as _decode
+    from .models import OUTPUT_STRIDE
+
+    T = _decode.T_ANNEALED if T is None else T
+    photo = _rgb_tensor(rgb)
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 4 or logits.shape[:2] != (1, _bins.NUM_BINS):
+        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise ValueError(f"logits must have shape (1, {_bins.NUM_BINS}, h, w); got {shape}")
+    logits = logits.detach().double().cpu()
+    row, col = cell
+    if not (0 <= row < logits.shape[2] and 0 <= col < logits.shape[3]):
+        raise ValueError(f"cell must lie inside the {logits.shape[2]} × {logits.shape[3]} output; got {cell}")
+    probs = torch.softmax(logits[0, :, row, col], dim=0).numpy()
+    y, x = row * OUTPUT_STRIDE, col * OUTPUT_STRIDE
+    lab = _lab(photo)
+    true_ab = lab[0, 1:, min(y, lab.shape[2] - 1), min(x, lab.shape[3] - 1)].numpy()
+    cell_logits = logits[:, :, row:row + 1, col:col + 1]
+    mean_ab = _decode.annealed_mean_from_logits(cell_logits, T).flatten().numpy()
+    mode_ab = _decode.decode_mode(cell_logits).flatten().double().numpy()
+    fig = _figure(2, panel=4.6)
+    photo_ax, ax = fig.subplots(1, 2)
+    photo_ax.imshow(_image(photo))
+    photo_ax.add_patch(Rectangle((x - 0.5, y - 0.5), OUTPUT_STRIDE, OUTPUT_STRIDE, fill=False, edgecolor="white",
+                                 lw=1.5))
+    photo_ax.plot([x], [y], "o", ms=14, mfc="none", mec="white", mew=2)
+    photo_ax.plot([x], [y], "o", ms=17, mfc="none", mec="black", mew=1)
+    photo_ax.set_title(f"output cell ({row}, {col}) → pixel ({y}, {x})")
+    photo_ax.axis("off")
+    from matplotlib.colors import Normalize
+
+    # The scale reaches at least 5× the uniform probability, so a flat (untrained) distribution looks pale.
+    norm = Normalize(0, max(probs.max(), 5 / _bins.NUM_BINS))
+    image = _bin_map(ax, probs, norm, cmap="magma_r",
+                     title=f"p over the bins (max {probs.max():.3f}; uniform {1 / _bins.NUM_BINS:.4f})")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="probability")
+    ax.plot(*true_ab, "*", ms=15, color="cyan", mec="black", label=f"true ab ({true_ab[0]:.0f}, {true_ab[1]:.0f})")
+    ax.plot(*mean_ab, "o", ms=10, color="white", mec="black",
+            label=f"annealed mean T={T:.2f} ({mean_ab[0]:.0f}, {mean_ab[1]:.0f})")
+    ax.plot(*mode_ab, "s", ms=9, mfc="none", mec="tab:green", mew=2,
+            label=f"mode ({mode_ab[0]:.0f}, {mode_ab[1]:.0f})")
+    ax.legend(loc="lower left", fontsize=7)
+    return fig

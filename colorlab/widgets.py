@@ -1,0 +1,114 @@
+"""Interactive versions of the book's figures, for JupyterLab and for the HTML book.
+
+Each function returns an ipywidgets container: the controls in a row above an ``Output`` that shows the
+figure of :mod:`colorlab.plot` for the current values. The figure is drawn once when the widget is built, so
+the executed notebook stores a real figure in the widget's state and the HTML book shows it without a kernel.
+ipywidgets is imported inside the functions: ``import colorlab`` never needs it.
+
+Callbacks redraw one small figure (well under a second on a laptop CPU); the heavy inputs (a prior, for
+example) are passed in once and never recomputed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import plot
+from .bins import AB_LIMIT
+from .encode import SIGMA, SOFT_K
+from .prior import LAMBDA, rebalance_weights
+
+
+def _show(fig) -> None:
+    """Display a figure in the current output area and release it."""
+    from IPython.display import display
+
+    display(fig)
+    fig.clear()
+
+
+def _assemble(draw, controls: dict, title: str):
+    """Controls in a row, the drawing below them, the first drawing made now."""
+    import ipywidgets as widgets
+
+    output = widgets.interactive_output(draw, controls)
+    box = widgets.VBox([widgets.HTML(f"<b>{title}</b>"), widgets.HBox(list(controls.values())), output])
+    box.controls = controls
+    box.output = output
+    return box
+
+
+def gamut_slice_widget(l: float = 50.0, resolution: int = 161):
+    """An L slider over the ab plane: which colours sRGB can show at each lightness (chapter 1).
+
+    Args:
+        l: initial lightness in [0, 100].
+        resolution: samples per ab axis of the slice (lower is faster).
+
+    Returns:
+        An ipywidgets ``VBox`` whose ``controls`` attribute is ``{"l": IntSlider}`` and whose ``output`` is the
+        ``Output`` showing :func:`colorlab.plot.ab_gamut_planes` for the chosen L.
+    """
+    import ipywidgets as widgets
+
+    slider = widgets.IntSlider(value=int(round(l)), min=0, max=100, step=5, description="L",
+                               continuous_update=False)
+
+    def draw(l):
+        _show(plot.ab_gamut_planes((l,), resolution=resolution))
+
+    return _assemble(draw, {"l": slider}, "Move L: the displayable part of the ab plane grows, then shrinks")
+
+
+def soft_encoding_widget(a: float = 23.0, b: float = -41.0, k: int = SOFT_K, sigma: float = SIGMA):
+    """Sliders for one ab value and for k and σ, showing its soft encoding (chapter 3).
+
+    Args:
+        a, b: the initial ab value, raw units, within ±110.
+        k: initial number of nearest bins.
+        sigma: initial Gaussian width, ab units.
+
+    Returns:
+        An ipywidgets ``VBox`` with ``controls`` ``{"a", "b", "k", "sigma"}`` and an ``output`` showing
+        :func:`colorlab.plot.soft_encoding_pixel`.
+    """
+    import ipywidgets as widgets
+
+    style = {"continuous_update": False}
+    controls = {
+        "a": widgets.FloatSlider(value=a, min=-AB_LIMIT, max=AB_LIMIT, step=1.0, description="a", **style),
+        "b": widgets.FloatSlider(value=b, min=-AB_LIMIT, max=AB_LIMIT, step=1.0, description="b", **style),
+        "k": widgets.IntSlider(value=k, min=1, max=10, description="k", **style),
+        "sigma": widgets.FloatSlider(value=sigma, min=1.0, max=20.0, step=0.5, description="σ", **style),
+    }
+
+    def draw(a, b, k, sigma):
+        _show(plot.soft_encoding_pixel(a, b, k=k, sigma=sigma))
+
+    return _assemble(draw, controls, "Move the point: how its weight spreads over the nearest bins")
+
+
+def rebalancing_widget(prior, lam: float = LAMBDA):
+    """A λ slider for the class weights: the weight map and the share of the loss each bin carries (chapter 4).
+
+    Args:
+        prior: (313,) probabilities, computed once by the caller (e.g. :func:`colorlab.prior.imagenet_prior`).
+        lam: initial λ in [0, 1].
+
+    Returns:
+        An ipywidgets ``VBox`` with ``controls`` ``{"lam": FloatSlider}`` and an ``output`` showing the weights'
+        range and Σ p·w, then :func:`colorlab.plot.loss_share` for the chosen λ.
+    """
+    import ipywidgets as widgets
+
+    prior = np.asarray(prior, dtype=np.float64)
+    slider = widgets.FloatSlider(value=lam, min=0.0, max=1.0, step=0.05, description="λ", continuous_update=False)
+
+    def draw(lam):
+        w = rebalance_weights(prior, lam=lam).numpy()
+        seen = prior > 0
+        print(f"λ = {lam:.2f}: weights from {w[seen].min():.3f} to {w[seen].max():.3f}, "
+              f"Σ p·w = {float((prior * w).sum()):.4f}")
+        _show(plot.loss_share(prior, lam=lam))
+
+    return _assemble(draw, {"lam": slider}, "Move λ: from weighting by 1/p (λ = 0) to no rebalancing (λ = 1)")

@@ -1,0 +1,103 @@
+"""Tests of colorlab.widgets: each widget builds, draws its first figure, and redraws when a control moves."""
+
+import importlib
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+import colorlab as cl
+from colorlab import plot
+
+widgets = pytest.importorskip("ipywidgets")
+from colorlab import widgets as cl_widgets  # noqa: E402
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Record every figure the widgets draw (and the arguments they were drawn with) instead of displaying it."""
+    calls = []
+
+    def record(fig):
+        assert isinstance(fig, Figure)
+        calls.append(fig)
+
+    monkeypatch.setattr(cl_widgets, "_show", record)
+    return calls
+
+
+def spy(monkeypatch, name):
+    """Wrap colorlab.plot.<name> so the test sees the arguments of every call."""
+    seen = []
+    original = getattr(plot, name)
+
+    def wrapper(*args, **kwargs):
+        seen.append((args, kwargs))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(plot, name, wrapper)
+    return seen
+
+
+def test_importing_colorlab_does_not_import_ipywidgets():
+    code = "import sys, colorlab, colorlab.widgets, colorlab.plot; print('ipywidgets' in sys.modules)"
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_gamut_slice_widget_redraws_for_each_lightness(drawn, monkeypatch):
+    calls = spy(monkeypatch, "ab_gamut_planes")
+    box = cl_widgets.gamut_slice_widget(l=40, resolution=21)
+    assert isinstance(box, widgets.VBox)
+    assert isinstance(box.output, widgets.Output)
+    slider = box.controls["l"]
+    assert slider.value == 40 and (slider.min, slider.max) == (0, 100)
+    for value in (10, 90):
+        slider.value = value
+    assert [args[0] for args, _ in calls] == [(40,), (10,), (90,)]
+    assert [fig.axes[0].get_title().split(":")[0] for fig in drawn] == ["L = 40", "L = 10", "L = 90"]
+
+
+def test_soft_encoding_widget_redraws_with_every_control(drawn, monkeypatch):
+    calls = spy(monkeypatch, "soft_encoding_pixel")
+    box = cl_widgets.soft_encoding_widget(a=10.0, b=20.0)
+    assert set(box.controls) == {"a", "b", "k", "sigma"}
+    box.controls["a"].value = -60.0
+    box.controls["k"].value = 8
+    box.controls["sigma"].value = 2.5
+    assert len(drawn) == 4
+    args, kwargs = calls[-1]
+    assert args == (-60.0, 20.0) and kwargs == {"k": 8, "sigma": 2.5}
+    bars = drawn[-1].axes[1].patches
+    assert len(bars) == 8 and sum(bar.get_height() for bar in bars) == pytest.approx(1.0)
+
+
+def test_rebalancing_widget_reports_the_normalisation(drawn, monkeypatch, capsys):
+    calls = spy(monkeypatch, "loss_share")
+    prior = cl.prior.imagenet_prior()
+    box = cl_widgets.rebalancing_widget(prior, lam=0.5)
+    box.controls["lam"].value = 0.2
+    box.controls["lam"].value = 1.0
+    assert [kwargs["lam"] for _, kwargs in calls] == [0.5, 0.2, 1.0]
+    assert len(drawn) == 3
+    # Outside a kernel, clearing the output area prints a terminal escape sequence before each drawing.
+    printed = [line[line.index("λ"):] for line in capsys.readouterr().out.splitlines() if "λ" in line]
+    assert len(printed) == 3
+    assert printed[0].startswith("λ = 0.50: weights from 0.097 to 6.175")
+    assert all(line.endswith("Σ p·w = 1.0000") for line in printed)
+    assert printed[2].startswith("λ = 1.00: weights from 1.000 to 1.000")
+
+
+def test_widgets_display_real_figures_without_a_kernel():
+    # Not patched: the real display path runs (outside a kernel it prints the figure's repr).
+    box = cl_widgets.gamut_slice_widget(l=50, resolution=11)
+    box.controls["l"].value = 55
+    box = cl_widgets.rebalancing_widget(np.full(cl.bins.NUM_BINS, 1.0 / cl.bins.NUM_BINS))
+    box.controls["lam"].value = 0.0
