@@ -9,7 +9,7 @@ authors' 313 centres (``pts_in_hull.npy`` of their released code), in their orde
     from g to that hull is below 10.
 
 The rule has margin: kept points lie at most 9.73 from the hull and rejected points at least 10.12, so the
-sampling density of the gamut does not matter. The derived array ships as ``colorlab/data/ab_bins.npy`` and
+sampling density of the gamut does not matter. The derived array ships as ``colorlab/resources/ab_bins.npy`` and
 :func:`derive_ab_bins` regenerates it.
 """
 
@@ -114,7 +114,7 @@ def derive_ab_bins(steps: int = 64) -> np.ndarray:
 
 @functools.lru_cache(maxsize=None)
 def _shipped_bins() -> np.ndarray:
-    with resources.files("colorlab").joinpath("data", _BIN_FILE).open("rb") as f:
+    with resources.files("colorlab").joinpath("resources", _BIN_FILE).open("rb") as f:
         bins = np.load(f)
     if bins.shape != (NUM_BINS, 2):
         raise RuntimeError(f"corrupt package data {_BIN_FILE}: shape {bins.shape}, expected ({NUM_BINS}, 2)")
@@ -152,6 +152,6 @@ def ab_gamut_mask(l: float, a: np.ndarray, b: np.ndarray, tol: float = 1e-3) -> 
 
 
 def _write_shipped_bins(path=None) -> None:
-    """Regenerate ``colorlab/data/ab_bins.npy`` (maintainers' helper)."""
-    target = path or resources.files("colorlab").joinpath("data", _BIN_FILE)
+    """Regenerate ``colorlab/resources/ab_bins.npy`` (maintainers' helper)."""
+    target = path or resources.files("colorlab").joinpath("resources", _BIN_FILE)
     np.save(target, derive_ab_bins())

@@ -41,7 +41,7 @@ def annealed_mean(z: torch.Tensor, T: float = T_ANNEALED) -> torch.Tensor:
         ab: (B, 2, H, W) in raw ab units, same dtype and device as z.
 
     >>> z = torch.zeros(1, NUM_BINS, 1, 1); z[0, [0, 1], 0, 0] = torch.tensor([0.75, 0.25])
-    >>> annealed_mean(z, T=1.0).flatten().tolist()
+    >>> [round(v, 3) for v in annealed_mean(z, T=1.0).flatten().tolist()]  # 0.75·(-90, 50) + 0.25·(-90, 60)
     [-90.0, 52.5]
     """
     check_image(z, NUM_BINS, "z")

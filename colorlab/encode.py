@@ -71,7 +71,8 @@ def _device_tables(k: int, dtype: torch.dtype, device: torch.device) -> tuple[to
 
 
 def _knn(ab: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Exact k nearest bins of every pixel: (index (k, N) int64, squared distance (k, N)), nearest first.
+    """Exact k nearest bins of every pixel: (index (k, N) int64, squared distance (k, N) float64 for inputs
+    of lower precision), nearest first.
 
     Pixels are ordered as in ``ab.permute(1, 0, 2, 3).reshape(2, -1)``, i.e. N = B·H·W in (b, h, w) order.
     """
@@ -85,7 +86,12 @@ def _knn(ab: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     db = rel_b[:, cell].sub_(b - (cell_b * _CELL - _TABLE_LIMIT))
     dist2 = da.mul_(da).addcmul_(db, db)
     dist2, order = torch.topk(dist2, k, dim=0, largest=False, sorted=True)
-    return table.reshape(-1)[order * table.shape[1] + cell], dist2
+    index = table.reshape(-1)[order * table.shape[1] + cell]
+    if ab.dtype != torch.float64:
+        # Recompute the k chosen distances in float64 so that the weights are exact to the output's precision.
+        offset = ab_bins(torch.float64, ab.device)[index] - torch.stack((a, b), dim=-1).double()
+        dist2 = offset.square().sum(-1)
+    return index, dist2
 
 
 def _check_k_sigma(k: int, sigma: float) -> None:
@@ -118,7 +124,7 @@ def soft_encode_sparse(ab: torch.Tensor, k: int = SOFT_K, sigma: float = SIGMA) 
     index, dist2 = _knn(ab, k)
     # Subtracting the nearest distance keeps exp() finite far from every bin; it cancels in the normalisation.
     weight = torch.exp((dist2[:1] - dist2) * (0.5 / sigma**2))
-    weight = weight / weight.sum(dim=0, keepdim=True)
+    weight = (weight / weight.sum(dim=0, keepdim=True)).to(ab.dtype)
     to_image = lambda x: x.reshape(k, batch, height, width).transpose(0, 1)  # noqa: E731
     return to_image(index), to_image(weight)
 

@@ -25,7 +25,7 @@ LAMBDA = 0.5
 
 @functools.lru_cache(maxsize=None)
 def _imagenet_prior() -> np.ndarray:
-    with resources.files("colorlab").joinpath("data", "imagenet_prior.npy").open("rb") as f:
+    with resources.files("colorlab").joinpath("resources", "imagenet_prior.npy").open("rb") as f:
         prior = np.load(f)
     prior.setflags(write=False)
     return prior
@@ -35,7 +35,7 @@ def imagenet_prior() -> torch.Tensor:
     """The authors' empirical ImageNet prior over the 313 bins: float64 (313,), sums to 1, no zeros.
 
     It is the file ``prior_probs.npy`` of the authors' released code (BSD-2-Clause, see
-    ``colorlab/data/NOTICE-imagenet_prior.txt``). It is already smoothed; colorlab never smooths it again
+    ``colorlab/resources/NOTICE-imagenet_prior.txt``). It is already smoothed; colorlab never smooths it again
     (doing so would change the λ = 0.5 class weights by up to 39%).
 
     >>> p = imagenet_prior()

@@ -1,0 +1,27 @@
+import pathlib
+
+import numpy as np
+import pytest
+import torch
+
+DATA = pathlib.Path(__file__).parent / "data"
+
+DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")])]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """Each test that takes ``device`` runs on the CPU and, where one exists, on CUDA."""
+    return torch.device(request.param)
+
+
+@pytest.fixture(scope="session")
+def golden():
+    """Outputs of the authors' own functions (see tests/data/README.md)."""
+    with np.load(DATA / "conformance_golden.npz") as f:
+        return {key: f[key] for key in f.files}
+
+
+@pytest.fixture(scope="session")
+def authors_bins():
+    return np.load(DATA / "pts_in_hull.npy")
