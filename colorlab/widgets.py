@@ -112,3 +112,40 @@ def rebalancing_widget(prior, lam: float = LAMBDA):
         _show(plot.loss_share(prior, lam=lam))
 
     return _assemble(draw, {"lam": slider}, "Move λ: from weighting by 1/p (λ = 0) to no rebalancing (λ = 1)")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Chapter 5: the network
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def bin_distribution_widget(rgb, logits, cell: tuple[int, int] = (0, 0), T: float | None = None):
+    """Sliders for an output cell and the temperature: the distribution the network predicts there (chapter 5).
+
+    Args:
+        rgb: the photo the network saw (uint8 (H, W, 3)), ``OUTPUT_STRIDE`` times the logits' size.
+        logits: (1, NUM_BINS, h, w) the network's output for the photo, computed once by the caller.
+        cell: initial (row, column).
+        T: initial annealed-mean temperature (default :data:`colorlab.decode.T_ANNEALED`).
+
+    Returns:
+        An ipywidgets ``VBox`` with ``controls`` ``{"row", "col", "T"}`` and an ``output`` showing
+        :func:`colorlab.plot.bin_distribution` for the chosen cell and temperature.
+    """
+    import ipywidgets as widgets
+
+    from .decode import T_ANNEALED
+
+    rows, cols = logits.shape[-2:]
+    style = {"continuous_update": False}
+    controls = {
+        "row": widgets.IntSlider(value=cell[0], min=0, max=rows - 1, description="row", **style),
+        "col": widgets.IntSlider(value=cell[1], min=0, max=cols - 1, description="column", **style),
+        "T": widgets.FloatSlider(value=T_ANNEALED if T is None else T, min=0.05, max=1.0, step=0.01,
+                                 description="T", **style),
+    }
+
+    def draw(row, col, T):
+        _show(plot.bin_distribution(rgb, logits, (row, col), T=T))
+
+    return _assemble(draw, controls, "Move the cell: the network's distribution over the bins there")
