@@ -35,6 +35,7 @@ from .models import (
     normalize_l,
     receptive_fields,
 )
+from .pretrained import CheckpointError, load_model, load_pretrained, save_pretrained
 from .prior import LAMBDA, empirical_prior, imagenet_prior, pixel_weights, rebalance_weights
 from .samples import SAMPLE_NAMES, sample_photo, sample_photos, to_tensor
 

@@ -1,0 +1,169 @@
+"""Tests of colorlab.pretrained with checkpoints the tests write themselves."""
+
+from __future__ import annotations
+
+import torch
+
+import pytest
+
+from colorlab import pretrained
+from colorlab.models import build_model
+from colorlab.pretrained import (
+    PRETRAINED_FILES,
+    CheckpointError,
+    load_model,
+    load_pretrained,
+    pretrained_path,
+    save_pretrained,
+)
+
+WIDTH = 0.0625
+
+
+@pytest.fixture
+def models_dir(tmp_path, monkeypatch):
+    """An empty models folder searched first; the repository's own models/ is hidden from the search."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    monkeypatch.setenv(pretrained.MODELS_DIR_ENV, str(folder))
+    monkeypatch.setattr(pretrained, "model_search_dirs", lambda: [folder])
+    return folder
+
+
+def small_model(name="eccv16", seed=0):
+    torch.manual_seed(seed)
+    model = build_model(name, WIDTH)
+    # make BatchNorm statistics non-trivial so the round trip checks them too
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-1, 1)
+                m.running_var.uniform_(0.5, 2)
+    return model.eval()
+
+
+@pytest.mark.parametrize("kind,name", [("classification", "eccv16"), ("classification", "seed"),
+                                       ("regression", "regression")])
+def test_save_then_load_pretrained_round_trip(models_dir, kind, name):
+    model = small_model(name)
+    save_pretrained(model, models_dir / PRETRAINED_FILES[kind], meta={"steps": 3, "note": "test"})
+    loaded = load_pretrained(kind)
+    assert type(loaded) is type(model) and loaded.config == model.config
+    assert not loaded.training
+    assert next(loaded.parameters()).dtype == torch.float32
+    for (key, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        if a.is_floating_point():
+            torch.testing.assert_close(b, a.half().float(), msg=key)
+        else:
+            assert torch.equal(a, b)
+    l = torch.rand(1, 1, 32, 32) * 100
+    ab_saved, ab_loaded = model.colorize(l, size=None), loaded.colorize(l, size=None)
+    assert ab_loaded.shape == (1, 2, 32, 32)
+    torch.testing.assert_close(ab_loaded, ab_saved, atol=0.5, rtol=0.05)
+
+
+def test_pretrained_file_is_float16_and_weights_only(models_dir):
+    path = save_pretrained(small_model(), models_dir / "classification.pt")
+    obj = torch.load(path, weights_only=True)
+    assert obj["format"] == pretrained.PRETRAINED_FORMAT
+    assert obj["config"] == {"name": "eccv16", "width": WIDTH, "dilation": 2}
+    floats = [v for v in obj["state_dict"].values() if v.is_floating_point()]
+    assert floats and all(v.dtype == torch.float16 for v in floats)
+    assert not list(models_dir.glob("*.tmp"))
+
+
+def test_explicit_checkpoint_wins_over_the_search(models_dir, tmp_path):
+    elsewhere = tmp_path / "mine.pt"
+    save_pretrained(small_model(seed=1), elsewhere)
+    assert pretrained_path("classification", elsewhere) == elsewhere
+    assert load_pretrained("classification", checkpoint=elsewhere).config["name"] == "eccv16"
+
+
+def test_missing_file_says_how_to_get_it(models_dir):
+    with pytest.raises(FileNotFoundError) as info:
+        load_pretrained("regression")
+    message = str(info.value)
+    assert "regression.pt" in message and "colorlab train" in message and "checkpoint" in message
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_pretrained("classification", checkpoint=models_dir / "nope.pt")
+
+
+def test_unknown_kind():
+    with pytest.raises(ValueError, match="kind must be one of"):
+        load_pretrained("segmentation")
+
+
+def test_model_of_the_other_kind_is_refused(models_dir):
+    save_pretrained(small_model("regression"), models_dir / "classification.pt")
+    with pytest.raises(CheckpointError, match="holds a regression model"):
+        load_pretrained("classification")
+
+
+def test_corrupt_file(models_dir):
+    path = save_pretrained(small_model(), models_dir / "classification.pt")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
+        load_pretrained("classification")
+    path.write_text("hello, I am a text file\n")
+    with pytest.raises(CheckpointError, match="not a readable"):
+        load_pretrained("classification")
+
+
+def test_foreign_checkpoints(models_dir):
+    path = models_dir / "classification.pt"
+    torch.save({"epoch": 3, "weights": [1, 2]}, path)
+    with pytest.raises(CheckpointError, match="not a colorlab checkpoint"):
+        load_pretrained("classification")
+    torch.save(torch.nn.Linear(2, 2).state_dict(), path)
+    with pytest.raises(CheckpointError, match="bare weights"):
+        load_pretrained("classification")
+    torch.save([1, 2, 3], path)
+    with pytest.raises(CheckpointError, match="holds a list"):
+        load_pretrained("classification")
+
+
+class Payload:
+    """An arbitrary class: unpickling it would run code, so weights_only loading must refuse it."""
+
+
+def test_unsafe_pickle_is_refused(models_dir):
+    path = models_dir / "classification.pt"
+    torch.save({"format": pretrained.PRETRAINED_FORMAT, "payload": Payload()}, path)
+    with pytest.raises(CheckpointError, match="not a readable"):
+        load_pretrained("classification")
+
+
+def test_weights_of_another_architecture(models_dir):
+    path = save_pretrained(small_model(), models_dir / "classification.pt")
+    obj = torch.load(path, weights_only=True)
+    obj["config"]["width"] = WIDTH * 2  # config says one width, weights are another
+    torch.save(obj, path)
+    with pytest.raises(CheckpointError, match="do not fit the architecture"):
+        load_pretrained("classification")
+    obj["config"] = {"name": "resnet50", "width": 1.0}
+    torch.save(obj, path)
+    with pytest.raises(CheckpointError, match="cannot build"):
+        load_model(path)
+
+
+def test_a_training_checkpoint_layout_loads(tmp_path):
+    """Checkpoints of colorlab.train.fit hold the weights under "model" and model.config under "model_config"."""
+    model = small_model("regression", seed=2)
+    path = tmp_path / "checkpoint.pt"
+    torch.save({"model": model.state_dict(), "model_config": dict(model.config), "step": 4}, path)
+    loaded = load_model(path, kind="regression")
+    for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(CheckpointError, match="holds a regression model"):
+        load_model(path, kind="classification")
+
+
+def test_save_pretrained_rejects_other_modules(tmp_path):
+    with pytest.raises(TypeError, match="ColorizationNet"):
+        save_pretrained(torch.nn.Linear(2, 2), tmp_path / "x.pt")
+
+
+def test_search_dirs_include_the_checkout_models_folder():
+    dirs = pretrained.model_search_dirs()
+    assert any(d.name == "models" and (d.parent / "colorlab").is_dir() for d in dirs)
