@@ -5,6 +5,7 @@ The functions every chapter of the book uses are importable from here, e.g. ``co
 
 from .bins import AB_LIMIT, GRID_STEP, NUM_BINS, ab_bins, ab_gamut_mask, derive_ab_bins, gamut_ab_hull
 from .color import lab_to_rgb, rgb_to_lab
+from .colorize import colorize_rgb
 from .data import (
     ImageFolder,
     NoImagesError,
@@ -20,6 +21,7 @@ from .data import (
 )
 from .decode import T_ANNEALED, T_DEPLOY, annealed_mean, annealed_mean_from_logits, decode_mode
 from .encode import SIGMA, SOFT_K, nearest_bin, soft_encode, soft_encode_sparse
+from .evaluate import evaluate_folder, evaluate_images, temperature_sweep
 from .loss import prepare_batch, rebalanced_cross_entropy, regression_loss
 from .metrics import auc, auc_rebalanced, bootstrap_ci, colorfulness, psnr, ssim
 from .models import (
