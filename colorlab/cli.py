@@ -1,0 +1,350 @@
+"""The ``colorlab`` command line: ``colorlab <command> [options]``.
+
+Each command is two small functions: ``_add_<command>(subparsers)`` declares its parser and sets
+``handler=_<command>``, and ``_<command>(args) -> int`` runs it and returns the exit status. :data:`COMMANDS`
+lists the ``_add_*`` functions in the order ``--help`` shows them.
+
+Errors are reported as one line on stderr (``colorlab <command>: error: <message>``) with exit status 1
+(2 for a malformed command line, as argparse does); ``colorlab --debug <command> ...`` shows the traceback instead.
+
+Also runs as ``python -m colorlab.cli``, which is what ``torchrun`` needs::
+
+    torchrun --standalone --nproc_per_node=2 -m colorlab.cli train --config configs/gpu.yaml --data-dir DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+#: Command-line spellings of None for options whose value may be None.
+_NONE_WORDS = ("none", "None", "null", "~")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# train
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _field_help() -> dict[str, str]:
+    """First sentence of each attribute's description in :class:`colorlab.train.TrainConfig`'s docstring."""
+    from .train import TrainConfig
+
+    text = TrainConfig.__doc__.split("Attributes:", 1)[1]
+    helps, name = {}, None
+    for line in text.splitlines():
+        match = re.match(r"^ {8}(\w+(?:, \w+)*): (.*)$", line)
+        if match:
+            names, name = match.group(1).split(", "), match.group(1)
+            for n in names:
+                helps[n] = match.group(2)
+            current = names
+        elif name and line.startswith(" " * 12):
+            for n in current:
+                helps[n] += " " + line.strip()
+    return {n: (h.split(". ")[0].rstrip(".") + ".").replace("%", "%%") for n, h in helps.items()}
+
+
+def _optional(value: str):
+    return None if value in _NONE_WORDS else value
+
+
+def _holdout(values: list[str]):
+    """One number is a fraction; anything else is a list of names."""
+    if len(values) == 1:
+        try:
+            return float(values[0])
+        except ValueError:
+            pass
+    return values
+
+
+def _add_train(subparsers) -> None:
+    from .train import AMP_MODES, MODEL_NAMES, PRIOR_KINDS, TrainConfig
+
+    parser = subparsers.add_parser(
+        "train",
+        help="train a colorization network (see configs/*.yaml)",
+        description=(
+            "Train a colorization network. Options come from --config (a YAML file of TrainConfig fields, the "
+            "same file papermill's -f reads), then from the flags below, which override it. Without --config "
+            "every field has the paper's value. Write None as 'none'."
+        ),
+        argument_default=argparse.SUPPRESS,  # only flags given on the command line override the config
+    )
+    parser.add_argument("--config", metavar="YAML", help="a configuration file, e.g. configs/smoke.yaml")
+    helps = _field_help()
+    special = {
+        "data_dir": dict(type=_optional, metavar="DIR"),
+        "run_dir": dict(type=_optional, metavar="DIR"),
+        "steps": dict(type=_optional, metavar="N"),
+        "epochs": dict(type=_optional, metavar="N"),
+        "model": dict(choices=MODEL_NAMES),
+        "prior": dict(choices=PRIOR_KINDS),
+        "amp": dict(choices=AMP_MODES),
+        "lr_decay_steps": dict(nargs="*", metavar="STEP"),
+        "betas": dict(nargs=2, metavar=("BETA1", "BETA2")),
+        "holdout": dict(nargs="+", type=str, metavar="FRACTION_OR_NAME"),
+    }
+    for field in TrainConfig.field_names():
+        flag = "--" + field.replace("_", "-")
+        flags = [flag] if "_" not in field else [flag, "--" + field]
+        default = getattr(TrainConfig, field)
+        options = dict(help=f"{helps.get(field, '')} (default: {default!r})", dest=field)
+        if isinstance(default, bool):
+            options.update(action=argparse.BooleanOptionalAction)
+        else:
+            options.update(special.get(field, dict(metavar=field.upper())))
+        parser.add_argument(*flags, **options)
+    parser.set_defaults(handler=_train)
+
+
+def _train(args) -> int:
+    from .train import TrainConfig, fit, read_log
+
+    overrides = {k: v for k, v in vars(args).items() if k in TrainConfig.field_names()}
+    if "holdout" in overrides:
+        overrides["holdout"] = _holdout(overrides["holdout"])
+    if getattr(args, "config", None) is not None:
+        config = TrainConfig.from_yaml(args.config, **overrides)
+    else:
+        config = TrainConfig.from_dict({}, **overrides)
+    run_dir = fit(config)
+    import os
+
+    if int(os.environ.get("RANK", "0")) == 0:
+        records = read_log(run_dir)
+        last = records[-1] if records else {}
+        print(
+            f"colorlab train: {last.get('step', 0)} steps, last loss {last.get('loss', float('nan')):.4f}; "
+            f"run folder {run_dir} (log.jsonl, checkpoint.pt)"
+        )
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------------
+# colorize, evaluate, bins
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _temperature(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"the temperature must be ≥ 0 (0 decodes the mode), got {text!r}")
+    return value
+
+
+def _load_for_cli(checkpoint, kind: str | None, device: str):
+    """The model of ``--checkpoint`` (any kind unless ``kind``), or the committed model of ``kind``."""
+    from .pretrained import load_model, load_pretrained
+    from .train import resolve_device
+
+    device = resolve_device(device)
+    if checkpoint is None:
+        return load_pretrained(kind or "classification", device=device)
+    return load_model(checkpoint, device=device, kind=kind)
+
+
+def _add_colorize(subparsers) -> None:
+    from .decode import T_ANNEALED
+    from .models import PREDICT_SIZE
+
+    parser = subparsers.add_parser(
+        "colorize",
+        help="colorize photos at full resolution",
+        description=(
+            "Colorize image files, folders (recursively) or glob patterns. The network predicts ab from L resized "
+            "so that its shorter side is --size pixels; ab is upsampled to the full resolution and recombined "
+            "with the photo's own L. With one input, -o may name the output file; otherwise -o is a folder and "
+            "the outputs keep the inputs' names. Files that cannot be decoded are skipped with a warning."
+        ),
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output file (one input) or folder")
+    parser.add_argument("--checkpoint", metavar="PATH",
+                        help="a model file or training checkpoint/run folder (default: the committed "
+                             "classification model)")
+    parser.add_argument("--temperature", "-T", type=_temperature, default=T_ANNEALED, metavar="T",
+                        help=f"annealed-mean temperature; 1 is the mean, 0 the mode (default: {T_ANNEALED})")
+    parser.add_argument("--size", type=_positive_int, default=PREDICT_SIZE,
+                        help=f"shorter side, in pixels, of the copy the network sees (default: {PREDICT_SIZE})")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: auto)")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="also write <name>_compare.<ext>: the input's L, the colorization and the original")
+    parser.set_defaults(handler=_colorize)
+
+
+def _colorize(args) -> int:
+    import warnings
+
+    from .colorize import colorize_files, expand_inputs, output_paths
+
+    output_paths(expand_inputs(args.inputs), args.output)  # bad inputs and outputs fail before the model loads
+    model = _load_for_cli(args.checkpoint, None, args.device)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = colorize_files(model, args.inputs, args.output, args.temperature, args.size,
+                                compare=args.side_by_side)
+    for warning in caught:
+        print(f"colorlab colorize: warning: {warning.message}", file=sys.stderr)
+    written = result["written"]
+    where = written[0] if len(written) == 1 else args.output
+    extra = f", {len(result['compared'])} comparison images" if result["compared"] else ""
+    skipped = f"; skipped {len(result['skipped'])} unreadable file(s)" if result["skipped"] else ""
+    print(f"colorlab colorize: wrote {len(written)} image(s){extra} to {where}{skipped}")
+    return 0
+
+
+def _add_evaluate(subparsers) -> None:
+    from .decode import T_ANNEALED
+    from .evaluate import EVAL_SIZE, METHODS
+
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="compare colorization methods on a folder of colour photos",
+        description=(
+            "Treat the folder's colour photos as ground truth: cut the central square at --size, keep its L, and "
+            f"colorize it with every method ({', '.join(METHODS)}). Prints mean [95% bootstrap interval] of AuC, "
+            "rebalanced AuC, PSNR, SSIM and colourfulness per method and optionally writes every number as JSON. "
+            "Models default to the committed ones."
+        ),
+    )
+    parser.add_argument("folder", metavar="FOLDER", help="a folder of colour photos (searched recursively)")
+    parser.add_argument("--checkpoint", metavar="PATH", help="classification model (default: the committed one)")
+    parser.add_argument("--regression-checkpoint", metavar="PATH",
+                        help="regression model (default: the committed one)")
+    parser.add_argument("--json", metavar="OUT.json", help="write the full results, per image too, as JSON")
+    parser.add_argument("--size", type=_positive_int, default=EVAL_SIZE,
+                        help=f"side of the evaluated square in pixels (default: {EVAL_SIZE})")
+    parser.add_argument("--limit", type=_positive_int, metavar="N", help="evaluate only the first N photos")
+    parser.add_argument("--temperature", "-T", type=_temperature, default=T_ANNEALED, metavar="T",
+                        help=f"temperature of class_annealed (default: {T_ANNEALED})")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, ... (default: auto)")
+    parser.set_defaults(handler=_evaluate)
+
+
+def _evaluate(args) -> int:
+    import warnings
+    from pathlib import Path
+
+    from .data import list_images
+    from .evaluate import evaluate_folder, format_table, write_json_atomic
+
+    if args.temperature == 0:
+        raise ValueError("--temperature must be positive for class_annealed (class_mode is already the T → 0 limit)")
+    list_images(args.folder)  # a missing or empty folder fails before the models load
+    if args.json is not None:
+        parent = Path(args.json).expanduser().parent
+        if not parent.is_dir():
+            raise NotADirectoryError(f"--json: the folder {str(parent)!r} does not exist")
+    classifier = _load_for_cli(args.checkpoint, "classification", args.device)
+    regressor = _load_for_cli(args.regression_checkpoint, "regression", args.device)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = evaluate_folder(args.folder, classifier, regressor, size=args.size, T=args.temperature,
+                                 limit=args.limit, progress=True)
+    for warning in caught:
+        print(f"colorlab evaluate: warning: {warning.message}", file=sys.stderr)
+    result["checkpoints"] = {"classification": args.checkpoint or "committed",
+                             "regression": args.regression_checkpoint or "committed"}
+    print(format_table(result))
+    if result["skipped"]:
+        print(f"skipped {len(result['skipped'])} file(s): "
+              + "; ".join(f"{s['image']} ({s['reason'].split(':')[0]})" for s in result["skipped"][:5])
+              + (" ..." if len(result["skipped"]) > 5 else ""))
+    if args.json is not None:
+        write_json_atomic(result, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _add_bins(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "bins",
+        help="print (or plot) the 313 quantised ab bins",
+        description="Print the ab bin centres (paper section 2.1: grid step 10, in the sRGB gamut) as "
+                    "'index a b' lines, or draw them with --plot.",
+    )
+    parser.add_argument("--plot", metavar="OUT.png", help="draw the bins over the gamut into an image file")
+    parser.add_argument("--lightness", type=float, default=50.0, metavar="L",
+                        help="lightness at which --plot shows the bin colours (default: 50)")
+    parser.set_defaults(handler=_bins)
+
+
+def _bins(args) -> int:
+    from .bins import ab_bins
+
+    if args.plot is not None:
+        from .evaluate import save_figure_atomic
+        from .plot import ab_bins_grid
+
+        if not 0 <= args.lightness <= 100:
+            raise ValueError(f"--lightness must lie in [0, 100]; got {args.lightness:g}")
+        save_figure_atomic(ab_bins_grid(args.lightness), args.plot)
+        print(f"colorlab bins: wrote {args.plot}")
+        return 0
+    centres = ab_bins().round().long()
+    lines = [f"{i:3d} {a:5d} {b:5d}" for i, (a, b) in enumerate(centres.tolist())]
+    print("bin     a     b")
+    print("\n".join(lines))
+    print(f"{len(lines)} bins")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The program
+# ----------------------------------------------------------------------------------------------------------
+
+#: Functions that each add one subcommand to the parser, in the order ``--help`` lists them.
+COMMANDS = [_add_colorize, _add_train, _add_evaluate, _add_bins]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``colorlab`` with every subcommand of :data:`COMMANDS`."""
+    parser = argparse.ArgumentParser(
+        prog="colorlab",
+        description="Colorful Image Colorization (Zhang, Isola & Efros, ECCV 2016): tools of the colorlab book.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="command")
+    for add in COMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run ``colorlab`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print(f"colorlab {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # one clear line instead of a traceback (unless --debug)
+        if args.debug:
+            raise
+        known = (ValueError, TypeError, OSError, FloatingPointError)
+        message = str(error).strip().replace("\n", " ") or type(error).__name__
+        if not isinstance(error, known):
+            message = f"{type(error).__name__}: {message} (run with --debug for the traceback)"
+        print(f"colorlab {args.command}: error: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,427 @@
+"""Tests of colorlab.train: the configuration, fit, checkpoints, exact resume, NaN handling, torchrun."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from PIL import Image
+
+from colorlab import train
+from colorlab.train import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+
+# A tiny run: 6 training photos, batch 2 → 3 steps per epoch; ECCV16 at 1/16 width on 32² crops.
+TINY = dict(
+    width=0.0625, image_size=32, batch_size=2, steps=4, lr=1e-3, workers=0, log_every=1, checkpoint_every=2,
+    holdout=("astronaut", "coffee"), device="cpu",
+)
+
+
+def tiny(tmp_path, name="run", **changes) -> TrainConfig:
+    return TrainConfig(**{**TINY, "run_dir": str(tmp_path / name), **changes})
+
+
+def weights(run_dir) -> dict[str, torch.Tensor]:
+    model, _ = train.load_checkpoint(Path(run_dir) / train.CHECKPOINT_NAME)
+    return model.state_dict()
+
+
+def assert_same_weights(a, b):
+    assert a.keys() == b.keys()
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, f"tensors differ: {different[:5]}"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# TrainConfig
+# ----------------------------------------------------------------------------------------------------------
+
+
+def test_defaults_are_the_papers_run():
+    c = TrainConfig()
+    assert (c.model, c.width, c.image_size, c.batch_size, c.steps) == ("eccv16", 1.0, 176, 40, 450_000)
+    assert (c.lr, c.lr_decay_steps, c.betas, c.weight_decay) == (3e-5, (200_000, 375_000), (0.9, 0.99), 1e-3)
+    assert c.lr * c.lr_decay == pytest.approx(1e-5) and c.lr * c.lr_decay**2 == pytest.approx(3.33e-6, rel=1e-2)
+    assert (c.lam, c.k, c.sigma, c.prior) == (0.5, 5, 5.0, "imagenet")
+
+
+def test_adam_weight_decay_keeps_the_papers_balance():
+    # The released solver's loss is summed over 44 × 44 output pixels at 176² crops; colorlab's is their mean.
+    assert train.adam_weight_decay(TrainConfig()) == pytest.approx(1e-3 / 44**2)
+    assert train.adam_weight_decay(TrainConfig(image_size=64)) == pytest.approx(1e-3 / 16**2)
+
+
+def test_yaml_round_trip(tmp_path):
+    c = TrainConfig(data_dir="photos", holdout=["a.jpg", "b/c.png"], betas=[0.8, 0.9], steps=None, epochs=3)
+    assert c.holdout == ("a.jpg", "b/c.png") and c.betas == (0.8, 0.9)
+    c.to_yaml(tmp_path / "c.yaml")
+    assert TrainConfig.from_yaml(tmp_path / "c.yaml") == c
+    assert TrainConfig.from_dict(json.loads(json.dumps(c.to_dict()))) == c
+
+
+def test_from_yaml_reads_yaml_1_1_floats_and_overrides(tmp_path):
+    # PyYAML reads "3e-5" (no dot) as a string; the configuration turns it into a number.
+    (tmp_path / "c.yaml").write_text("lr: 3e-5\nsteps: 10\namp: off\n")
+    c = TrainConfig.from_yaml(tmp_path / "c.yaml", steps=20)
+    assert c.lr == 3e-5 and c.steps == 20 and c.amp == "off"
+
+
+def test_empty_yaml_gives_defaults(tmp_path):
+    (tmp_path / "c.yaml").write_text("# nothing\n")
+    assert TrainConfig.from_yaml(tmp_path / "c.yaml") == TrainConfig()
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("model", "resnet"), ("width", 0), ("width", -1.0), ("image_size", 60), ("image_size", 4),
+        ("batch_size", 0), ("batch_size", 2.5), ("steps", 0), ("epochs", -1), ("lr", 0.0), ("lr", float("nan")),
+        ("lr", "fast"), ("lr_decay_steps", [300, 200]), ("lr_decay", 1.5), ("weight_decay", -1e-3),
+        ("betas", [0.9]), ("betas", [0.9, 1.0]), ("lam", 1.5), ("k", 0), ("k", 314), ("sigma", 0),
+        ("prior", "uniform"), ("holdout", 1.0), ("holdout", [""]), ("device", "tpu"), ("amp", "fp8"),
+        ("compile", "yes"), ("channels_last", 1), ("workers", -1), ("checkpoint_every", 0), ("log_every", 0),
+        ("run_dir", ""), ("resume", None), ("seed", -1), ("seed", True),
+    ],
+)
+def test_bad_values_raise_naming_the_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        TrainConfig(**{field: value})
+
+
+def test_steps_and_epochs_cannot_both_be_none():
+    with pytest.raises(ValueError, match="steps and epochs"):
+        TrainConfig(steps=None, epochs=None)
+
+
+def test_unknown_fields_are_refused(tmp_path):
+    (tmp_path / "c.yaml").write_text("stpes: 3\n")
+    with pytest.raises(ValueError, match="stpes"):
+        TrainConfig.from_yaml(tmp_path / "c.yaml")
+    with pytest.raises(ValueError, match="learning_rate"):
+        TrainConfig().replace(learning_rate=1.0)
+    with pytest.raises(FileNotFoundError):
+        TrainConfig.from_yaml(tmp_path / "missing.yaml")
+
+
+def test_config_is_frozen():
+    with pytest.raises(AttributeError):
+        TrainConfig().lr = 1.0
+
+
+@pytest.mark.parametrize("name", ["smoke", "cpu", "gpu"])
+def test_profiles_load(name):
+    text = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
+    assert set(text) == set(TrainConfig.field_names()), "a profile names every field, as papermill's -f needs"
+    TrainConfig.from_yaml(CONFIGS / f"{name}.yaml")
+
+
+def test_gpu_profile_is_the_default_on_cuda():
+    assert TrainConfig.from_yaml(CONFIGS / "gpu.yaml") == TrainConfig(device="cuda")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Data
+# ----------------------------------------------------------------------------------------------------------
+
+
+def test_holdout_names_and_fraction():
+    train_set, held = train.build_datasets(TrainConfig(holdout=["chelsea"], image_size=32))
+    assert "chelsea" not in train_set.names and held.names == ("chelsea",) and not held.train
+    train_set, held = train.build_datasets(TrainConfig(holdout=0.3, image_size=32))
+    assert len(train_set) + len(held) == 8 and len(held) == 2 and not set(train_set.names) & set(held.names)
+    # seeded: another seed may choose others, the same seed the same ones
+    assert train.build_datasets(TrainConfig(holdout=0.3, image_size=32))[1].names == held.names
+    assert train.build_datasets(TrainConfig(holdout=0.0, image_size=32))[1] is None
+    with pytest.raises(ValueError, match="holdout"):
+        train.build_datasets(TrainConfig(holdout=["moon"]))
+
+
+def write_photos(folder: Path, count: int, size=(40, 48)) -> list[str]:
+    rng = np.random.default_rng(0)
+    names = []
+    for i in range(count):
+        path = folder / ("sub" if i % 2 else "") / f"img{i}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(path)
+        names.append(path.relative_to(folder).as_posix())
+    return names
+
+
+def test_holdout_on_a_folder(tmp_path):
+    names = write_photos(tmp_path / "photos", 10)
+    train_set, held = train.build_datasets(TrainConfig(data_dir=str(tmp_path / "photos"), holdout=0.2,
+                                                       image_size=32))
+    assert len(train_set) == 8 and len(held) == 2
+    assert held[0].shape == (3, 32, 32) and held[0].dtype == torch.uint8
+    train_set, held = train.build_datasets(TrainConfig(data_dir=str(tmp_path / "photos"), holdout=[names[1]],
+                                                       image_size=32))
+    assert len(train_set) == 9 and len(held) == 1
+    photos = train.holdout_photos(TrainConfig(data_dir=str(tmp_path / "photos"), holdout=[names[1]]))
+    assert list(photos) == [names[1]] and photos[names[1]].shape == (40, 48, 3)
+
+
+def test_fit_on_a_folder_with_too_few_images(tmp_path):
+    write_photos(tmp_path / "photos", 3)
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        train.fit(tiny(tmp_path, data_dir=str(tmp_path / "photos"), holdout=0.0, batch_size=4))
+
+
+def test_sampler_resumes_mid_epoch():
+    data = list(range(10))
+    whole = train.ResumableSampler(data, seed=3)
+    whole.set_position(2)
+    part = train.ResumableSampler(data, seed=3)
+    part.set_position(2, start=4)
+    assert list(part) == list(whole)[4:] and len(part) == 6
+    other = train.ResumableSampler(data, seed=3)
+    other.set_position(3)
+    assert list(other) != list(whole)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# fit, the log and checkpoints
+# ----------------------------------------------------------------------------------------------------------
+
+
+def test_fit_writes_a_run_folder(tmp_path):
+    run_dir = train.fit(tiny(tmp_path))
+    assert run_dir == tmp_path / "run"
+    records = train.read_log(run_dir)
+    assert [r["step"] for r in records] == [1, 2, 3, 4]
+    assert set(records[0]) == {"step", "epoch", "loss", "lr", "images_per_s", "time"}
+    assert all(np.isfinite(r["loss"]) and r["images_per_s"] > 0 for r in records)
+    assert records[-1]["epoch"] == pytest.approx(4 / 3)
+    assert TrainConfig.from_yaml(run_dir / "config.yaml") == tiny(tmp_path)
+    model, checkpoint = train.load_checkpoint(run_dir / "checkpoint.pt")
+    assert checkpoint["step"] == 4 and (checkpoint["epoch"], checkpoint["batch_in_epoch"]) == (1, 1)
+    assert TrainConfig.from_dict(checkpoint["config"]) == tiny(tmp_path)
+    assert not model.training and model.config["width"] == 0.0625
+    # everything in a checkpoint loads with weights_only=True
+    raw = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert {"model", "optimizer", "scheduler", "scaler", "rng", "config", "class_weights", "prior"} <= set(raw)
+    assert raw["class_weights"].shape == (313,)
+    assert not list(run_dir.glob(".*tmp")), "no temporary file is left behind"
+
+
+def test_fit_without_run_dir_makes_a_new_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = train.fit(tiny(tmp_path, steps=1, run_dir=None))
+    second = train.fit(tiny(tmp_path, steps=1, run_dir=None))
+    assert first != second and first.parent == second.parent == Path("runs")
+    assert first.name.startswith("eccv16-") and (first / "checkpoint.pt").is_file()
+
+
+def test_learning_rate_decays_at_the_given_steps(tmp_path):
+    records = train.read_log(train.fit(tiny(tmp_path, lr_decay_steps=[2, 3], lr_decay=0.5)))
+    assert [r["lr"] for r in records] == pytest.approx([1e-3, 1e-3, 5e-4, 2.5e-4])
+
+
+def test_epochs_limit_the_run(tmp_path):
+    records = train.read_log(train.fit(tiny(tmp_path, steps=None, epochs=2)))
+    assert records[-1]["step"] == 6 and records[-1]["epoch"] == 2
+    records = train.read_log(train.fit(tiny(tmp_path, "both", steps=4, epochs=2)))
+    assert records[-1]["step"] == 4
+
+
+def test_seeded_runs_are_reproducible(tmp_path):
+    a = weights(train.fit(tiny(tmp_path, "a", steps=2)))
+    b = weights(train.fit(tiny(tmp_path, "b", steps=2)))
+    c = weights(train.fit(tiny(tmp_path, "c", steps=2, seed=1)))
+    assert_same_weights(a, b)
+    assert not torch.equal(a["blocks.conv1.0.weight"], c["blocks.conv1.0.weight"])
+
+
+def test_resume_continues_exactly(tmp_path):
+    """4 steps straight == 2 steps, resume, 2 more steps (crossing an epoch boundary), bit for bit."""
+    straight = train.fit(tiny(tmp_path, "straight", steps=4))
+    split = train.fit(tiny(tmp_path, "split", steps=2))
+    assert train.read_log(split)[-1]["step"] == 2
+    split = train.fit(tiny(tmp_path, "split", steps=4, resume=True))
+    assert_same_weights(weights(straight), weights(split))
+    a = torch.load(straight / "checkpoint.pt", weights_only=True)
+    b = torch.load(split / "checkpoint.pt", weights_only=True)
+    for state_a, state_b in zip(a["optimizer"]["state"].values(), b["optimizer"]["state"].values()):
+        assert torch.equal(state_a["exp_avg_sq"], state_b["exp_avg_sq"])
+    assert a["scheduler"] == b["scheduler"]
+    log_a, log_b = train.read_log(straight), train.read_log(split)
+    assert [r["step"] for r in log_b] == [1, 2, 3, 4]
+    assert [r["loss"] for r in log_a] == [r["loss"] for r in log_b]
+
+
+def test_resume_drops_log_lines_after_the_checkpoint(tmp_path):
+    run_dir = train.fit(tiny(tmp_path, steps=3, checkpoint_every=2))
+    # pretend the run crashed after step 3 was logged but before it was saved: checkpoint at 2
+    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert checkpoint["step"] == 3
+    shorter = train.fit(tiny(tmp_path, "shorter", steps=2))
+    (run_dir / "checkpoint.pt").write_bytes((shorter / "checkpoint.pt").read_bytes())
+    train.fit(tiny(tmp_path, steps=4, resume=True))
+    assert [r["step"] for r in train.read_log(run_dir)] == [1, 2, 3, 4]
+
+
+def test_resume_without_a_checkpoint_starts_afresh(tmp_path):
+    run_dir = train.fit(tiny(tmp_path, steps=2, resume=True))
+    assert [r["step"] for r in train.read_log(run_dir)] == [1, 2]
+
+
+def test_existing_run_is_not_overwritten(tmp_path):
+    run_dir = train.fit(tiny(tmp_path, steps=2))
+    before = (run_dir / "checkpoint.pt").read_bytes()
+    with pytest.raises(ValueError, match="resume"):
+        train.fit(tiny(tmp_path, steps=2))
+    assert (run_dir / "checkpoint.pt").read_bytes() == before
+
+
+def test_resume_refuses_another_architecture(tmp_path):
+    train.fit(tiny(tmp_path, steps=1))
+    with pytest.raises(ValueError, match="model='eccv16'"):
+        train.fit(tiny(tmp_path, steps=2, resume=True, model="seed"))
+    with pytest.raises(ValueError, match="width"):
+        train.fit(tiny(tmp_path, steps=2, resume=True, width=0.125))
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+    real_loss = train._loss
+    calls = []
+
+    def loss_that_breaks(model, out, batch):
+        calls.append(1)
+        value = real_loss(model, out, batch)
+        return value * float("nan") if len(calls) == 3 else value
+
+    monkeypatch.setattr(train, "_loss", loss_that_breaks)
+    with pytest.raises(train.NonFiniteLossError, match="at step 3") as error:
+        train.fit(tiny(tmp_path, steps=4, checkpoint_every=2))
+    assert "step 2" in str(error.value)  # names the intact checkpoint
+    model, checkpoint = train.load_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    assert checkpoint["step"] == 2
+    assert all(torch.isfinite(v).all() for v in model.state_dict().values() if v.is_floating_point())
+    assert [r["step"] for r in train.read_log(tmp_path / "run")] == [1, 2]
+
+
+def test_huge_learning_rate_is_caught(tmp_path):
+    with pytest.raises(train.NonFiniteLossError, match="at step"):
+        train.fit(tiny(tmp_path, steps=20, lr=1e30, checkpoint_every=100))
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+def test_empirical_prior_is_estimated_and_stored(tmp_path):
+    run_dir = train.fit(tiny(tmp_path, steps=1, prior="empirical", prior_images=3))
+    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    prior = checkpoint["prior"]
+    assert prior.shape == (313,) and prior.sum().item() == pytest.approx(1.0)
+    from colorlab.prior import imagenet_prior, rebalance_weights
+
+    assert not torch.allclose(prior, imagenet_prior().to(prior.dtype))
+    assert torch.allclose(checkpoint["class_weights"], rebalance_weights(prior, 0.5).to(prior.dtype))
+
+
+@pytest.mark.parametrize("model", ["seed", "regression"])
+def test_other_models_train(tmp_path, model):
+    run_dir = train.fit(tiny(tmp_path, steps=2, model=model))
+    net, checkpoint = train.load_checkpoint(run_dir / "checkpoint.pt", architecture=model)
+    assert net.config["name"] == model
+    assert (checkpoint["class_weights"] is None) == (model == "regression")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# load_checkpoint errors and atomic writes
+# ----------------------------------------------------------------------------------------------------------
+
+
+def test_load_checkpoint_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        train.load_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "text.pt").write_text("not a checkpoint")
+    with pytest.raises(ValueError, match="not a colorlab checkpoint"):
+        train.load_checkpoint(tmp_path / "text.pt")
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "plain.pt")
+    with pytest.raises(ValueError, match="not a colorlab checkpoint"):
+        train.load_checkpoint(tmp_path / "plain.pt")
+    run_dir = train.fit(tiny(tmp_path, steps=1))
+    with pytest.raises(ValueError, match="holds a 'eccv16' model"):
+        train.load_checkpoint(run_dir / "checkpoint.pt", architecture="regression")
+    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    checkpoint["model_config"]["name"] = "seed"  # the weights of one network under another's name
+    torch.save(checkpoint, tmp_path / "mixed.pt")
+    with pytest.raises(ValueError, match="do not fit a 'seed' model"):
+        train.load_checkpoint(tmp_path / "mixed.pt")
+    model, _ = train.load_checkpoint(run_dir)  # a run folder is accepted
+    assert model.config["name"] == "eccv16"
+
+
+def test_atomic_save_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
+    path = tmp_path / "c.pt"
+    train.atomic_save({"a": 1}, path)
+
+    def broken_save(obj, f):
+        f.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        train.atomic_save({"a": 2}, path)
+    monkeypatch.undo()
+    assert torch.load(path, weights_only=True) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Loader workers and several processes
+# ----------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_workers_do_not_change_the_result(tmp_path):
+    a = weights(train.fit(tiny(tmp_path, "main", steps=3, workers=0)))
+    b = weights(train.fit(tiny(tmp_path, "workers", steps=3, workers=2)))
+    assert_same_weights(a, b)
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_on_cpu(tmp_path):
+    """Two processes with the gloo backend: the run finishes, rank 0 alone writes, both ranks agree."""
+    run_dir = tmp_path / "ddp"
+    dump = tmp_path / "rank{rank}.pt"
+    # Runs `colorlab train` in each process and saves the weights that process ended with.
+    script = tmp_path / "train_and_dump.py"
+    script.write_text(
+        "import os, sys, torch\n"
+        "from colorlab.cli import main\n"
+        "wrapped = []\n"
+        "class Recording(torch.nn.parallel.DistributedDataParallel):\n"
+        "    def __init__(self, module, *args, **kwargs):\n"
+        "        super().__init__(module, *args, **kwargs)\n"
+        "        wrapped.append(module)\n"
+        "torch.nn.parallel.DistributedDataParallel = Recording\n"
+        "status = main(sys.argv[1:])\n"
+        f"torch.save(wrapped[0].state_dict(), {str(dump)!r}.format(rank=os.environ['RANK']))\n"
+        "sys.exit(status)\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script),
+        "train", "--config", str(CONFIGS / "smoke.yaml"), "--width", "0.0625", "--image-size", "32",
+        "--batch-size", "4", "--steps", "3", "--log-every", "1", "--checkpoint-every", "2",
+        "--run-dir", str(run_dir),
+    ]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [r["step"] for r in train.read_log(run_dir)] == [1, 2, 3]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint.pt", "config.yaml", "log.jsonl"]
+    model, checkpoint = train.load_checkpoint(run_dir / "checkpoint.pt")
+    assert checkpoint["step"] == 3
+    rank0 = torch.load(str(dump).format(rank=0), weights_only=True)
+    rank1 = torch.load(str(dump).format(rank=1), weights_only=True)
+    assert_same_weights(rank0, rank1)
+    assert_same_weights(rank0, model.state_dict())
