@@ -133,6 +133,12 @@ def ab_bins(dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
     return torch.tensor(_shipped_bins(), dtype=dtype, device=device)
 
 
+@functools.lru_cache(maxsize=32)
+def cached_ab_bins(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """:func:`ab_bins` kept per dtype and device for hot paths (no host-to-device copy per call). Read only."""
+    return ab_bins(dtype, device)
+
+
 def ab_gamut_mask(l: float, a: np.ndarray, b: np.ndarray, tol: float = 1e-3) -> np.ndarray:
     """Which (a, b) are displayable in sRGB at lightness ``l``.
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ._validate import check_image
-from .bins import NUM_BINS, ab_bins
+from .bins import NUM_BINS, ab_bins, cached_ab_bins
 
 #: Number of nearest bins a pixel is spread over (paper §2.1; the authors' released code uses 10).
 SOFT_K = 5
@@ -70,28 +70,25 @@ def _device_tables(k: int, dtype: torch.dtype, device: torch.device) -> tuple[to
     return move(table), move(relative[..., 0]).to(dtype), move(relative[..., 1]).to(dtype)
 
 
-def _knn(ab: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Exact k nearest bins of every pixel: (index (k, N) int64, squared distance (k, N) float64 for inputs
-    of lower precision), nearest first.
-
-    Pixels are ordered as in ``ab.permute(1, 0, 2, 3).reshape(2, -1)``, i.e. N = B·H·W in (b, h, w) order.
-    """
-    table, rel_a, rel_b = _device_tables(k, ab.dtype, ab.device)
-    a, b = ab.transpose(0, 1).reshape(2, -1).clamp(-_TABLE_LIMIT, _TABLE_LIMIT - 1e-3).unbind(0)
+def _knn(a: torch.Tensor, b: torch.Tensor, k: int) -> torch.Tensor:
+    """Exact k nearest bins of the points (a, b), each (N,): int64 (k, N), nearest first."""
+    table, rel_a, rel_b = _device_tables(k, a.dtype, a.device)
+    a = a.clamp(-_TABLE_LIMIT, _TABLE_LIMIT - 1e-3)
+    b = b.clamp(-_TABLE_LIMIT, _TABLE_LIMIT - 1e-3)
     cell_a = ((a + _TABLE_LIMIT) * (1.0 / _CELL)).long().clamp_(0, _CELLS_PER_AXIS - 1)
     cell_b = ((b + _TABLE_LIMIT) * (1.0 / _CELL)).long().clamp_(0, _CELLS_PER_AXIS - 1)
     cell = cell_a * _CELLS_PER_AXIS + cell_b
-    # The pixel relative to its cell's corner, then its squared distance to each of the C candidates: (C, N).
+    # The point relative to its cell's corner, then its squared distance to each of the C candidates: (C, N).
     da = rel_a[:, cell].sub_(a - (cell_a * _CELL - _TABLE_LIMIT))
     db = rel_b[:, cell].sub_(b - (cell_b * _CELL - _TABLE_LIMIT))
     dist2 = da.mul_(da).addcmul_(db, db)
-    dist2, order = torch.topk(dist2, k, dim=0, largest=False, sorted=True)
-    index = table.reshape(-1)[order * table.shape[1] + cell]
-    if ab.dtype != torch.float64:
-        # Recompute the k chosen distances in float64 so that the weights are exact to the output's precision.
-        offset = ab_bins(torch.float64, ab.device)[index] - torch.stack((a, b), dim=-1).double()
-        dist2 = offset.square().sum(-1)
-    return index, dist2
+    order = torch.topk(dist2, k, dim=0, largest=False, sorted=True).indices
+    return table.reshape(-1)[order * table.shape[1] + cell]
+
+
+def _planes(ab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """a and b of every pixel as two (N,) tensors, N = B·H·W in (b, h, w) order."""
+    return ab.transpose(0, 1).reshape(2, -1).unbind(0)
 
 
 def _check_k_sigma(k: int, sigma: float) -> None:
@@ -121,10 +118,18 @@ def soft_encode_sparse(ab: torch.Tensor, k: int = SOFT_K, sigma: float = SIGMA) 
     check_image(ab, 2, "ab")
     _check_k_sigma(k, sigma)
     batch, _, height, width = ab.shape
-    index, dist2 = _knn(ab, k)
-    # Subtracting the nearest distance keeps exp() finite far from every bin; it cancels in the normalisation.
-    weight = torch.exp((dist2[:1] - dist2) * (0.5 / sigma**2))
-    weight = (weight / weight.sum(dim=0, keepdim=True)).to(ab.dtype)
+    a, b = _planes(ab)
+    index = _knn(a, b, k)
+    # Gaussian weights relative to the nearest bin c0: with e = p − c0 and Δ = c − c0,
+    # d0² − d² = 2 e·Δ − Δ·Δ. Δ is a whole multiple of the grid step and e is exact for points near their bin,
+    # so this is accurate in float32 and stays finite however far p is from every bin.
+    centres = cached_ab_bins(ab.dtype, ab.device)
+    c_a, c_b = centres[:, 0][index], centres[:, 1][index]  # (k, N)
+    e_a, e_b = a - c_a[0], b - c_b[0]
+    delta_a, delta_b = c_a - c_a[:1], c_b - c_b[:1]
+    exponent = (2 * (e_a * delta_a + e_b * delta_b) - (delta_a * delta_a + delta_b * delta_b)) * (0.5 / sigma**2)
+    weight = torch.exp(exponent)
+    weight = weight / weight.sum(dim=0, keepdim=True)
     to_image = lambda x: x.reshape(k, batch, height, width).transpose(0, 1)  # noqa: E731
     return to_image(index), to_image(weight)
 
@@ -156,5 +161,4 @@ def nearest_bin(ab: torch.Tensor) -> torch.Tensor:
     """
     check_image(ab, 2, "ab")
     batch, _, height, width = ab.shape
-    index, _ = _knn(ab, 1)
-    return index.reshape(batch, height, width)
+    return _knn(*_planes(ab), 1).reshape(batch, height, width)

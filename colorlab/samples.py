@@ -67,4 +67,4 @@ def to_tensor(rgb: np.ndarray) -> torch.Tensor:
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"rgb must be a uint8 array of shape (H, W, 3); got {rgb.dtype} {rgb.shape}")
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float() / 255.0
+    return torch.from_numpy(np.array(rgb, copy=True)).permute(2, 0, 1)[None].float() / 255.0
