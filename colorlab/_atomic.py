@@ -29,3 +29,30 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def writable_folder(folder: str | os.PathLike, create: bool = True) -> Path:
+    """Check that files can be created in ``folder`` (creating it and its parents when ``create``); return it.
+
+    Raises:
+        NotADirectoryError: ``folder`` or one of its parents exists and is not a folder.
+        FileNotFoundError: ``folder`` does not exist and ``create`` is false.
+        OSError: the folder cannot be created or written (permissions, read-only file system), with the reason.
+    """
+    folder = Path(folder).expanduser()
+    try:
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
+        elif not folder.is_dir():
+            if folder.exists():
+                raise NotADirectoryError(f"{str(folder)!r} is not a folder")
+            raise FileNotFoundError(f"the folder {str(folder)!r} does not exist")
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except FileExistsError as error:
+        raise NotADirectoryError(f"{str(folder)!r} exists and is not a folder") from error
+    except (NotADirectoryError, FileNotFoundError):
+        raise
+    except OSError as error:
+        raise OSError(f"cannot write to {str(folder)!r}: {error.strerror or error}") from error
+    return folder

@@ -241,16 +241,21 @@ def _evaluate(args) -> int:
     import warnings
     from pathlib import Path
 
+    from ._atomic import writable_folder
     from .data import list_images
     from .evaluate import evaluate_folder, format_table, write_json_atomic
 
     if args.temperature == 0:
         raise ValueError("--temperature must be positive for class_annealed (class_mode is already the T → 0 limit)")
     list_images(args.folder)  # a missing or empty folder fails before the models load
-    if args.json is not None:
-        parent = Path(args.json).expanduser().parent
-        if not parent.is_dir():
-            raise NotADirectoryError(f"--json: the folder {str(parent)!r} does not exist")
+    if args.json is not None:  # an unwritable output fails before the work, not after
+        target = Path(args.json).expanduser()
+        if target.is_dir():
+            raise IsADirectoryError(f"--json: {str(target)!r} is a folder; give a file name such as results.json")
+        try:
+            writable_folder(target.parent, create=False)
+        except OSError as error:
+            raise type(error)(f"--json: {error}") from error
     classifier = _load_for_cli(args.checkpoint, "classification", args.device)
     regressor = _load_for_cli(args.regression_checkpoint, "regression", args.device)
     with warnings.catch_warnings(record=True) as caught:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ._atomic import atomic_write
+from ._atomic import atomic_write, writable_folder
 from .color import lab_to_rgb, rgb_to_lab
 from .decode import T_ANNEALED
 from .models import PREDICT_SIZE, ColorizationNet
@@ -201,19 +201,6 @@ def expand_inputs(inputs) -> list[tuple[Path, str]]:
     return pairs
 
 
-def _writable_folder(folder: Path) -> Path:
-    """Create ``folder`` if needed and check that files can be created in it."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except FileExistsError as error:
-        raise NotADirectoryError(f"output: {str(folder)!r} exists and is not a folder") from error
-    except OSError as error:
-        raise OSError(f"output: cannot write to {str(folder)!r}: {error.strerror or error}") from error
-    return folder
-
-
 def output_paths(pairs: list[tuple[Path, str]], out, single_file_ok: bool = True) -> list[Path]:
     """Where each input's colorization goes.
 
@@ -228,10 +215,13 @@ def output_paths(pairs: list[tuple[Path, str]], out, single_file_ok: bool = True
 
     out = Path(out).expanduser()
     writable = Image.registered_extensions()
-    if single_file_ok and len(pairs) == 1 and out.suffix.lower() in writable and not out.is_dir():
-        _writable_folder(out.parent if str(out.parent) else Path("."))
+    single = single_file_ok and len(pairs) == 1 and out.suffix.lower() in writable and not out.is_dir()
+    try:
+        writable_folder(out.parent if single else out)
+    except OSError as error:
+        raise type(error)(f"output: {error}") from error
+    if single:
         return [out]
-    _writable_folder(out)
     taken: set[str] = set()
     paths = []
     for path, name in pairs:
@@ -279,7 +269,7 @@ def colorize_files(model: ColorizationNet, inputs, out, T: float = T_ANNEALED, s
     if progress:
         from tqdm.auto import tqdm
 
-        iterator = tqdm(iterator, total=len(pairs), desc="colorize", unit="img")
+        iterator = tqdm(iterator, total=len(pairs), desc="colorize", unit="img", disable=None)  # off when not a terminal
     written, compared, skipped = [], [], []
     for (path, _), target in iterator:
         try:

@@ -167,6 +167,7 @@ def evaluate_images(
     methods: Iterable[str] | None = None,
     bootstrap: int = BOOTSTRAP_RESAMPLES,
     progress: bool = False,
+    total: int | None = None,
 ) -> dict:
     """Score every method on every photo and summarise over the set.
 
@@ -180,7 +181,8 @@ def evaluate_images(
             are comparable).
         methods: a subset of :data:`METHODS` (default: all whose model is given).
         bootstrap: number of bootstrap resamples of the intervals.
-        progress: show a tqdm progress bar.
+        progress: show a tqdm progress bar on stderr when it is a terminal.
+        total: the number of images, for the progress bar, when ``images`` has no length.
 
     Returns:
         A JSON-ready dict: ``n_images``; ``methods`` → method → metric → ``{"mean", "ci95": [lo, hi]}``;
@@ -214,7 +216,8 @@ def evaluate_images(
     if progress:
         from tqdm.auto import tqdm
 
-        pairs = tqdm(pairs, total=len(images) if hasattr(images, "__len__") else None, desc="evaluate", unit="img")
+        total = len(images) if hasattr(images, "__len__") else total
+        pairs = tqdm(pairs, total=total, desc="evaluate", unit="img", disable=None)  # off when not a terminal
     rows: list[dict] = []
     truth_colorfulness: list[float] = []
     skipped: list[dict] = []
@@ -315,9 +318,12 @@ def evaluate_folder(
         classifier = load_pretrained("classification", device=device)
     if regressor is None:
         regressor = load_pretrained("regression", device=device)
+    from .data import list_images
+
     unreadable: list[dict] = []
+    total = len(list_images(folder)) if limit is None else min(limit, len(list_images(folder)))
     result = evaluate_images(read_folder(folder, limit, unreadable), classifier, regressor, size=size, T=T,
-                             bootstrap=bootstrap, progress=progress)
+                             bootstrap=bootstrap, progress=progress, total=total)
     result["skipped"] = unreadable + result["skipped"]
     result["folder"] = str(folder)
     return result

@@ -165,3 +165,18 @@ def test_colorize_files_fails_when_nothing_is_readable(model, tmp_path):
         with pytest.raises(UnreadableImageError, match="none of the 1 input"):
             colorize_files(model, [bad], tmp_path / "out.png", size=16)
     assert not (tmp_path / "out.png").exists()
+
+
+def test_a_failed_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
+    path = save_image_atomic(np.zeros((4, 4, 3), np.uint8), tmp_path / "x.png")
+    before = path.read_bytes()
+
+    def broken_save(self, f, *args, **kwargs):
+        f.write(b"half an image")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Image.Image, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_image_atomic(np.ones((4, 4, 3), np.uint8), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["x.png"]
