@@ -1,0 +1,70 @@
+"""Split a photo folder with a manifest into train/ and val/ folders by source group, for the book's models.
+
+    python models/split_photos.py PHOTO_DIR OUT_DIR [--val-fraction 0.12] [--seed 0]
+
+PHOTO_DIR holds ``manifest.csv`` with at least the columns ``file``, ``package`` and ``source_group``. Photos
+that share a ``source_group`` (the same scene or source picture) land on the same side, so validation never
+sees a near-copy of a training photo. Rows whose ``package`` starts with ``PyPI:`` are left out of both sides:
+they are the photos that ship inside colorlab's dependencies, which the book evaluates on. OUT_DIR receives
+``train/`` and ``val/`` with symbolic links to the photos, and ``split.csv`` listing every file and its side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+
+def split_groups(rows: list[dict], val_fraction: float, seed: int) -> dict[str, str]:
+    """Map each file to "train" or "val": whole groups, shuffled with ``seed``, fill val up to the fraction."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        groups[row["source_group"]].append(row["file"])
+    order = sorted(groups)
+    random.Random(seed).shuffle(order)
+    target = round(val_fraction * len(rows))
+    side, in_val = {}, 0
+    for group in order:
+        goes_to_val = in_val < target
+        in_val += len(groups[group]) if goes_to_val else 0
+        for file in groups[group]:
+            side[file] = "val" if goes_to_val else "train"
+    return side
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("photo_dir", type=Path)
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--val-fraction", type=float, default=0.12)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    manifest = args.photo_dir / "manifest.csv"
+    if not manifest.is_file():
+        print(f"error: {manifest} not found", file=sys.stderr)
+        return 2
+    with manifest.open(newline="") as f:
+        rows = [row for row in csv.DictReader(f) if not row["package"].startswith("PyPI:")]
+    side = split_groups(rows, args.val_fraction, args.seed)
+    for name in ("train", "val"):
+        (args.out_dir / name).mkdir(parents=True, exist_ok=True)
+    for file, where in side.items():
+        link = args.out_dir / where / Path(file).name
+        if not link.exists():
+            link.symlink_to((args.photo_dir / file).resolve())
+    with (args.out_dir / "split.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file", "side"])
+        writer.writerows(sorted(side.items()))
+    counts = {name: sum(1 for v in side.values() if v == name) for name in ("train", "val")}
+    groups = {name: len({r["source_group"] for r in rows if side[r["file"]] == name}) for name in ("train", "val")}
+    print(f"train: {counts['train']} photos in {groups['train']} groups; val: {counts['val']} photos in {groups['val']} groups")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
