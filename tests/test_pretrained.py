@@ -167,3 +167,23 @@ def test_save_pretrained_rejects_other_modules(tmp_path):
 def test_search_dirs_include_the_checkout_models_folder():
     dirs = pretrained.model_search_dirs()
     assert any(d.name == "models" and (d.parent / "colorlab").is_dir() for d in dirs)
+
+
+@pytest.mark.slow
+def test_a_run_folder_of_fit_loads_and_exports(tmp_path):
+    """The checkpoint a real training run writes loads by its run folder, and exports to a pretrained file."""
+    from colorlab.train import TrainConfig, fit
+
+    config = TrainConfig.from_dict({}, data_dir=None, model="regression", width=WIDTH, image_size=32, batch_size=2,
+                                   steps=1, lr_decay_steps=[], prior="imagenet", holdout=["chelsea"], device="cpu",
+                                   amp="off", workers=0, checkpoint_every=1, log_every=1,
+                                   run_dir=str(tmp_path / "run"))
+    run_dir = fit(config)
+    model = load_pretrained("regression", checkpoint=run_dir)
+    assert model.config["name"] == "regression" and model.config["width"] == WIDTH
+    with pytest.raises(CheckpointError, match="classification model is needed"):
+        load_pretrained("classification", checkpoint=run_dir)
+    exported = save_pretrained(model, tmp_path / "regression.pt", meta={"steps": 1})
+    again = load_model(exported, kind="regression")
+    for a, b in zip(model.state_dict().values(), again.state_dict().values()):
+        torch.testing.assert_close(b.float(), a.half().float() if a.is_floating_point() else a.float())
