@@ -746,3 +746,148 @@ def bin_distribution(rgb, logits, cell: tuple[int, int], T: float | None = None)
             label=f"mode ({mode_ab[0]:.0f}, {mode_ab[1]:.0f})")
     ax.legend(loc="lower left", fontsize=7)
     return fig
+
+# ---------------------------------------------------------------------------------------------------------------
+# Chapter 7: evaluation
+# ---------------------------------------------------------------------------------------------------------------
+
+#: Display names of the evaluation's methods and metrics (colorlab.evaluate), in table order.
+_METHOD_LABELS = {"gray": "gray (ab = 0)", "regression": "regression (L2)", "class_mode": "class: mode",
+                  "class_mean": "class: mean (T = 1)", "class_annealed": "class: annealed mean"}
+_METRIC_LABELS = {"auc": "AuC (%)", "auc_rebal": "rebalanced AuC (%)", "psnr": "PSNR (dB)", "ssim": "SSIM",
+                  "colorfulness": "colourfulness"}
+_METHOD_COLOURS = {"gray": "0.55", "regression": "tab:orange", "class_mode": "tab:purple",
+                   "class_mean": "tab:cyan", "class_annealed": "tab:blue"}
+
+
+def method_comparison(result: Mapping, metrics: Sequence[str] = ("auc", "auc_rebal", "psnr", "colorfulness")) -> Figure:
+    """One panel per metric: every method's mean with its 95% bootstrap interval, from an evaluation result.
+
+    Args:
+        result: the dict of :func:`colorlab.evaluate.evaluate_images` (``methods`` → method → metric →
+            ``{"mean", "ci95"}``; the ground truth's colourfulness, when present, is drawn as a dashed line).
+        metrics: which metrics, in panel order.
+    """
+    methods = list(result["methods"])
+    if not methods:
+        raise ValueError("result: no method to show")
+    fig = _figure(len(metrics), panel=3.1, height=3.0)
+    axes = np.atleast_1d(fig.subplots(1, len(metrics)))
+    y = np.arange(len(methods))[::-1]
+    for ax, metric in zip(axes, metrics):
+        scale = 100.0 if metric in ("auc", "auc_rebal") else 1.0
+        means = np.array([result["methods"][m][metric]["mean"] for m in methods]) * scale
+        ci = np.array([result["methods"][m][metric]["ci95"] for m in methods]) * scale
+        ax.barh(y, means, color=[_METHOD_COLOURS.get(m, "tab:grey") for m in methods], alpha=0.85)
+        ax.errorbar(means, y, xerr=np.abs(ci.T - means), fmt="none", ecolor="black", capsize=3, lw=1)
+        if metric == "colorfulness" and "ground_truth" in result:
+            ax.axvline(result["ground_truth"]["colorfulness"]["mean"], color="black", ls="--", lw=1,
+                       label="ground truth")
+            ax.legend(loc="lower right", fontsize=7)
+        lo = np.nanmin(ci[:, 0])
+        if metric != "colorfulness":
+            ax.set_xlim(left=max(0.0, lo - 0.15 * (np.nanmax(ci[:, 1]) - lo + 1e-9)))
+        ax.set_yticks(y, [_METHOD_LABELS.get(m, m) for m in methods] if ax is axes[0] else [""] * len(methods))
+        ax.set_xlabel(_METRIC_LABELS.get(metric, metric))
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(f"{result['n_images']} held-out photos at {result['size']}²: mean and 95% bootstrap interval",
+                 fontsize=10)
+    return fig
+
+
+def accuracy_curves(curves: Mapping[str, np.ndarray], thresholds=None) -> Figure:
+    """The raw-accuracy curves behind AuC: share of pixels within distance t of the true ab, per method.
+
+    Args:
+        curves: ``{method: (len(thresholds),) accuracies in [0, 1]}``, e.g. the mean over photos of
+            :func:`colorlab.metrics.accuracy_curve`.
+        thresholds: the distances (default :data:`colorlab.metrics.AUC_THRESHOLDS`, 0 to 150).
+    """
+    from .metrics import AUC_THRESHOLDS
+
+    t = AUC_THRESHOLDS if thresholds is None else np.asarray(thresholds, dtype=np.float64)
+    fig = _figure(1, panel=4.6, height=3.4)
+    ax = fig.subplots()
+    for method, curve in curves.items():
+        curve = np.asarray(curve, dtype=np.float64)
+        if curve.shape != t.shape:
+            raise ValueError(f"curves[{method!r}] must have shape {t.shape}; got {curve.shape}")
+        area = np.trapezoid(curve, t) / (t[-1] - t[0])
+        ax.plot(t, curve, color=_METHOD_COLOURS.get(method), lw=1.8,
+                label=f"{_METHOD_LABELS.get(method, method)}: AuC {100 * area:.1f}%")
+    ax.set_xlim(t[0], t[-1])
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel("threshold t on the ab distance (CIELAB units)")
+    ax.set_ylabel("share of pixels within t")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def temperature_curves(sweep: Mapping) -> Figure:
+    """AuC, rebalanced AuC and colourfulness against the annealed-mean temperature (paper section 2.3).
+
+    Args:
+        sweep: the dict of :func:`colorlab.evaluate.temperature_sweep` (means with 95% bootstrap bands; the
+            ground truth's colourfulness is drawn as a dashed line and a grey band).
+    """
+    from .decode import T_ANNEALED
+
+    t = np.asarray(sweep["temperature"], dtype=np.float64)
+    fig = _figure(2, panel=4.2, height=3.2)
+    ax_auc, ax_col = fig.subplots(1, 2)
+    for key, colour in (("auc", "tab:blue"), ("auc_rebal", "tab:red")):
+        mean = 100 * np.asarray(sweep[key]["mean"])
+        ax_auc.plot(t, mean, "o-", ms=3, color=colour, label=_METRIC_LABELS[key])
+        ax_auc.fill_between(t, 100 * np.asarray(sweep[key]["lo"]), 100 * np.asarray(sweep[key]["hi"]), color=colour,
+                            alpha=0.15, lw=0)
+    mean = np.asarray(sweep["colorfulness"]["mean"])
+    ax_col.plot(t, mean, "o-", ms=3, color="tab:green", label="colorized")
+    ax_col.fill_between(t, sweep["colorfulness"]["lo"], sweep["colorfulness"]["hi"], color="tab:green", alpha=0.15,
+                        lw=0)
+    truth = sweep.get("ground_truth_colorfulness")
+    if truth is not None:
+        ax_col.axhline(truth["mean"], color="black", ls="--", lw=1, label="ground truth")
+        ax_col.axhspan(*truth["ci95"], color="grey", alpha=0.12, lw=0)
+    for ax, label in ((ax_auc, "AuC (%)"), (ax_col, "colourfulness (Hasler & Süsstrunk)")):
+        ax.set_xscale("log")
+        ax.axvline(T_ANNEALED, color="grey", ls=":", lw=1)
+        ax.set_xlabel("temperature T (log scale; dotted: T = 0.38)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Annealed mean on {sweep['n_images']} held-out photos: mean and 95% bootstrap band", fontsize=10)
+    return fig
+
+
+def ranked_colorizations(photos: Mapping[str, np.ndarray], colorized: Mapping[str, np.ndarray],
+                         scores: Mapping[str, float], n: int = 2, label: str = "score",
+                         higher_is_better: bool = True, panel: float = 2.4) -> Figure:
+    """The best and the worst colorizations by a metric: each row shows input L, colorization and original.
+
+    Args:
+        photos: ``{name: uint8 (H, W, 3)}`` originals.
+        colorized: ``{name: uint8 (H, W, 3)}`` colorizations of the same photos (same sizes).
+        scores: ``{name: value}`` of the metric that ranks them (e.g. per-image rows of the evaluation).
+        n: how many best and how many worst rows (fewer when there are not 2n photos).
+        label: the metric's name in the titles.
+        higher_is_better: the ranking's direction.
+    """
+    from .colorize import gray_rgb
+
+    names = sorted(scores, key=lambda k: scores[k], reverse=higher_is_better)
+    if not names:
+        raise ValueError("scores: no photo to rank")
+    n = max(1, min(int(n), len(names) // 2 or 1))
+    chosen = [("best", name) for name in names[:n]] + [("worst", name) for name in names[::-1][:n][::-1]
+                                                        if name not in names[:n]]
+    fig = _figure(3, len(chosen), panel=panel)
+    axes = np.asarray(fig.subplots(len(chosen), 3)).reshape(len(chosen), 3)
+    for row, (rank, name) in zip(axes, chosen):
+        images = (gray_rgb(photos[name]), colorized[name], np.asarray(photos[name]))
+        titles = (f"{rank}: {name}", f"colorized, {label} {scores[name]:.3g}", "original")
+        for ax, image, title in zip(row, images, titles):
+            ax.imshow(image)
+            ax.set_title(title, fontsize=8)
+            ax.axis("off")
+    return fig

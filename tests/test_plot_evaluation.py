@@ -1,0 +1,83 @@
+"""Tests of the evaluation figures in colorlab.plot (chapter 7): each draws exactly the numbers it is given."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+import colorlab as cl
+from colorlab import plot
+from colorlab.evaluate import METHODS, evaluate_images, temperature_sweep
+from colorlab.metrics import AUC_THRESHOLDS
+from colorlab.models import build_model
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def photos():
+    return {name: np.ascontiguousarray(cl.sample_photo(name)[::4, ::4]) for name in ("chelsea", "coffee", "rocket")}
+
+
+@pytest.fixture(scope="module")
+def models():
+    torch.manual_seed(0)
+    return build_model("eccv16", 0.0625).eval(), build_model("regression", 0.0625).eval()
+
+
+@pytest.fixture(scope="module")
+def result(photos, models):
+    return evaluate_images(photos, *models, size=SIZE, bootstrap=200)
+
+
+def test_method_comparison_draws_every_mean_and_interval(result):
+    fig = plot.method_comparison(result, metrics=("auc", "psnr", "colorfulness"))
+    assert isinstance(fig, Figure)
+    axes = fig.axes
+    assert len(axes) == 3
+    widths = sorted(bar.get_width() for bar in axes[0].patches)
+    expected = sorted(100 * result["methods"][m]["auc"]["mean"] for m in METHODS)
+    np.testing.assert_allclose(widths, expected)
+    psnr = sorted(bar.get_width() for bar in axes[1].patches)
+    np.testing.assert_allclose(psnr, sorted(result["methods"][m]["psnr"]["mean"] for m in METHODS))
+    truth = [line for line in axes[2].lines if line.get_label() == "ground truth"]
+    assert truth and truth[0].get_xdata()[0] == pytest.approx(result["ground_truth"]["colorfulness"]["mean"])
+    assert "3 held-out photos" in fig._suptitle.get_text()
+
+
+def test_accuracy_curves_label_their_area():
+    flat = np.clip(AUC_THRESHOLDS / 50.0, 0, 1)
+    fig = plot.accuracy_curves({"gray": flat, "class_annealed": np.ones_like(flat)})
+    labels = [line.get_label() for line in fig.axes[0].lines]
+    area = np.trapezoid(flat, AUC_THRESHOLDS) / 150
+    assert labels == [f"gray (ab = 0): AuC {100 * area:.1f}%", "class: annealed mean: AuC 100.0%"]
+    with pytest.raises(ValueError, match="shape"):
+        plot.accuracy_curves({"gray": flat[:10]})
+
+
+def test_temperature_curves(photos, models):
+    sweep = temperature_sweep(photos, models[0], [0.1, 0.38, 1.0], size=SIZE, bootstrap=100)
+    fig = plot.temperature_curves(sweep)
+    ax_auc, ax_col = fig.axes[:2]
+    auc_line = next(line for line in ax_auc.lines if line.get_label() == "AuC (%)")
+    np.testing.assert_allclose(auc_line.get_ydata(), 100 * np.asarray(sweep["auc"]["mean"]))
+    assert ax_auc.get_xscale() == "log"
+    truth = next(line for line in ax_col.lines if line.get_label() == "ground truth")
+    assert truth.get_ydata()[0] == pytest.approx(sweep["ground_truth_colorfulness"]["mean"])
+
+
+def test_ranked_colorizations_orders_by_the_metric(photos):
+    colorized = {name: rgb[..., ::-1].copy() for name, rgb in photos.items()}
+    scores = {"chelsea": 0.5, "coffee": 0.9, "rocket": 0.1}
+    fig = plot.ranked_colorizations(photos, colorized, scores, n=1, label="AuC")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0] == "best: coffee" and titles[3] == "worst: rocket"
+    assert "AuC 0.9" in titles[1]
+    fig = plot.ranked_colorizations(photos, colorized, scores, n=1, higher_is_better=False)
+    assert fig.axes[0].get_title() == "best: rocket"
+    with pytest.raises(ValueError, match="no photo"):
+        plot.ranked_colorizations(photos, colorized, {})
