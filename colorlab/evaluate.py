@@ -188,6 +188,7 @@ def evaluate_images(
         A JSON-ready dict: ``n_images``; ``methods`` → method → metric → ``{"mean", "ci95": [lo, hi]}``;
         ``ground_truth`` → ``{"colorfulness": {...}}`` (of the photos themselves); ``images``: one row per
         image and method ``{"image", "method", "auc", "auc_rebal", "psnr", "ssim", "colorfulness"}``;
+        ``accuracy_curves``: ``thresholds`` and, per method, the raw-accuracy curve averaged over the images;
         ``skipped``: ``[{"image", "reason"}]``; and the settings (``size``, ``temperature``, ``metrics``).
 
     Raises:
@@ -222,6 +223,7 @@ def evaluate_images(
     truth_colorfulness: list[float] = []
     skipped: list[dict] = []
     names: list[str] = []
+    curves: dict[str, list[np.ndarray]] = {m: [] for m in methods}
     for name, rgb in pairs:
         gt = ground_truth(rgb, size)
         lab, true_ab = _truth(gt)
@@ -235,10 +237,12 @@ def evaluate_images(
         for method, ab in predict_methods(l.float(), classifier, regressor, T, methods).items():
             pred_ab = ab[0].double().numpy()
             pred_rgb = _rgb_uint8(l, ab.double())
+            curve = metrics.accuracy_curve(pred_ab, true_ab)
+            curves[method].append(curve)
             rows.append({
                 "image": str(name),
                 "method": method,
-                "auc": metrics.auc(pred_ab, true_ab),
+                "auc": metrics.area_under_curve(curve),
                 "auc_rebal": metrics.auc(pred_ab, true_ab, weights=weights),
                 "psnr": metrics.psnr(pred_rgb, gt),
                 "ssim": metrics.ssim(pred_rgb, gt),
@@ -262,6 +266,8 @@ def evaluate_images(
         },
         "methods": {m: _summaries([r for r in rows if r["method"] == m], METRICS, bootstrap) for m in methods},
         "ground_truth": {"colorfulness": metrics.summarize(truth_colorfulness, n=bootstrap)},
+        "accuracy_curves": {"thresholds": metrics.AUC_THRESHOLDS.tolist(),
+                            **{m: np.mean(curves[m], axis=0).tolist() for m in methods}},
         "images": rows,
         "skipped": skipped,
     }

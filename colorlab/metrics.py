@@ -55,6 +55,7 @@ __all__ = [
     "PSNR_MAX",
     "COLORFULNESS_MEAN_WEIGHT",
     "accuracy_curve",
+    "area_under_curve",
     "auc",
     "auc_rebalanced",
     "psnr",
@@ -232,8 +233,24 @@ def auc(pred_ab, true_ab, thresholds=None, weights=None):
     pred, true, single = _prepare_pair(pred_ab, true_ab)
     t = _thresholds(thresholds)
     w = None if weights is None else _pixel_weights(weights, pred.shape)
-    values = np.trapezoid(_curves(pred, true, t, w), t, axis=1) / (t[-1] - t[0])
-    return _result(values, single)
+    return _result(area_under_curve(_curves(pred, true, t, w), t), single)
+
+
+def area_under_curve(curve, thresholds=None):
+    """Normalised area under accuracy curve(s): trapezoid rule over ``thresholds``, divided by their span.
+
+    curve: (len(thresholds),) → float, or (B, len(thresholds)) → float64 (B,). This is how :func:`auc` turns the
+    curve of :func:`accuracy_curve` into one number in [0, 1].
+
+    >>> area_under_curve([0.0, 1.0, 1.0], thresholds=[0, 1, 2])
+    0.75
+    """
+    t = _thresholds(thresholds)
+    c = np.asarray(curve, dtype=np.float64)
+    if c.shape[-1:] != t.shape or c.ndim not in (1, 2):
+        raise ValueError(f"curve must have shape ({t.size},) or (B, {t.size}); got {c.shape}")
+    values = np.trapezoid(c, t, axis=-1) / (t[-1] - t[0])
+    return float(values) if c.ndim == 1 else values
 
 
 def rebalanced_pixel_weights(true_ab, prior=None) -> np.ndarray:

@@ -84,6 +84,11 @@ def test_result_has_the_documented_json_form(result):
     assert result["skipped"] == [{"image": "grey", "reason": result["skipped"][0]["reason"]}]
     assert "gray" in result["skipped"][0]["reason"]
     json.dumps(result, allow_nan=False)  # strict JSON
+    curves = result["accuracy_curves"]
+    assert len(curves["thresholds"]) == 151 and set(curves) == {"thresholds", *METHODS}
+    for method in METHODS:  # the mean curve's area is the mean AuC (the area is linear in the curve)
+        area = metrics.area_under_curve(curves[method])
+        assert area == pytest.approx(result["methods"][method]["auc"]["mean"], abs=1e-12)
 
 
 def rows(result, method):

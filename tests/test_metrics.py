@@ -95,6 +95,14 @@ def test_auc_weights_count_pixels_by_weight():
     assert auc(pred, true) == pytest.approx(0.5 + 0.5 * 140.5 / 150, abs=1e-12)
 
 
+def test_area_under_curve_is_what_auc_integrates():
+    true, pred = random_ab(seed=12), random_ab(seed=13)
+    assert metrics.area_under_curve(accuracy_curve(pred, true)) == auc(pred, true)
+    assert metrics.area_under_curve(np.ones(151)) == 1.0
+    with pytest.raises(ValueError, match="curve must have shape"):
+        metrics.area_under_curve(np.ones(150))
+
+
 def test_auc_rejects_bad_input():
     ab = random_ab()
     with pytest.raises(ValueError, match="pred_ab"):
