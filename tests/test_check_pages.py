@@ -1,0 +1,187 @@
+"""The rendered-page check must catch what a reader would see broken, and only that.
+
+Most tests feed small HTML documents, shaped like the DOM of a built page after its scripts ran, to
+``find_problems``. The last ones load pages in headless Chromium through the same code path the
+book check uses.
+"""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+TOOLS = Path(__file__).resolve().parents[1] / "tools"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+check_pages = _load("check_pages")
+browser = _load("browser")
+
+VIEW = '<script type="application/vnd.jupyter.widget-view+json">{"model_id": "abc"}</script>'
+TYPESET = '<span class="math notranslate nohighlight"><mjx-container class="MathJax">x</mjx-container></span>'
+
+
+def page(body: str) -> str:
+    return f"<html><head><title>t</title></head><body><main>{body}</main></body></html>"
+
+
+def clean_body() -> str:
+    """A page as it should look: typeset math, a drawn widget, a loaded image, code with TeX."""
+    return (
+        f"<p>The temperature {TYPESET} sharpens the distribution.</p>"
+        '<div class="highlight"><pre>w = r"\\frac{1}{p}"  # $$ in code is fine</pre></div>'
+        '<div class="cell_output"><div class="output text_plain"><pre>313</pre></div></div>'
+        '<img src="figure.png" data-natural-width="640">'
+        '<div class="cell_output"><div class="widget-subarea" data-rendered-height="42">'
+        '<div class="jupyter-widgets widget-slider">L</div></div>' + VIEW + "</div>"
+    )
+
+
+def test_clean_page_has_no_problems():
+    assert check_pages.find_problems(page(clean_body())) == []
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        r"<p>The weight is $$w = \frac{1}{p}$$ for each bin.</p>",
+        r"<p>The mean \(\mathbb{E}[w] = 1\) holds.</p>",
+        r"<p>We sum \sum_q over the bins.</p>",
+    ],
+)
+def test_raw_tex_in_prose_is_a_problem(prose):
+    problems = check_pages.find_problems(page(clean_body() + prose))
+    assert any(p.startswith("raw TeX") for p in problems), problems
+
+
+def test_math_element_left_untypeset_is_a_problem():
+    html = page(r'<p><span class="math notranslate nohighlight">\(L^*\)</span></p>')
+    problems = check_pages.find_problems(html)
+    assert any(p.startswith("math not typeset") for p in problems), problems
+
+
+def test_mathjax_error_is_a_problem():
+    html = page('<span class="math"><mjx-container><mjx-merror data-mjx-error="Undefined control'
+                ' sequence \\frak">x</mjx-merror></mjx-container></span>')
+    assert any("MathJax error" in p for p in check_pages.find_problems(html))
+
+
+@pytest.mark.parametrize(
+    "output, label",
+    [
+        ('<div class="output traceback"><pre>ValueError: ab must be (B, 2, H, W)</pre></div>',
+         "traceback output"),
+        ('<div class="output error"><pre>boom</pre></div>', "error output"),
+        ('<div class="output stderr"><pre>UserWarning: careful</pre></div>', "stderr output"),
+        ('<div class="output text_plain"><pre>Traceback (most recent call last):\n  File "x"\n'
+         "KeyError: 1</pre></div>", "traceback text in output"),
+        ('<div class="system-message"><p>Unknown directive type</p></div>', "build error message"),
+    ],
+)
+def test_error_outputs_are_problems(output, label):
+    html = page(clean_body() + f'<div class="cell_output">{output}</div>')
+    problems = check_pages.find_problems(html)
+    assert any(p.startswith(label) for p in problems), problems
+
+
+def test_broken_image_is_a_problem():
+    html = page(clean_body() + '<img src="missing.png" data-natural-width="0">')
+    problems = check_pages.find_problems(html)
+    assert problems == ["broken image: missing.png"]
+
+
+@pytest.mark.parametrize(
+    "widget_output, expected",
+    [
+        (VIEW, "widget not rendered"),  # the manager never ran
+        ('<div class="widget-subarea" data-rendered-height="0"></div>' + VIEW, "widget area rendered empty"),
+        ('<div class="widget-subarea" data-rendered-height="0"><div></div></div>' + VIEW,
+         "widget area has zero height"),
+    ],
+)
+def test_empty_widget_area_is_a_problem(widget_output, expected):
+    html = page(clean_body() + f'<div class="cell_output">{widget_output}</div>')
+    problems = check_pages.find_problems(html)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_toc_pages_lists_root_then_chapters_in_order(tmp_path):
+    toc = tmp_path / "_toc.yml"
+    toc.write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n"
+        "  - caption: A\n    chapters:\n      - file: chapters/01_a.ipynb\n"
+        "      - file: chapters/02_b\n        sections:\n          - file: chapters/02_c\n"
+        "  - caption: B\n    chapters:\n      - file: book/bibliography.md\n"
+    )
+    assert check_pages.toc_pages(toc) == [
+        "book/intro", "chapters/01_a", "chapters/02_b", "chapters/02_c", "book/bibliography",
+    ]
+
+
+# -- in a real browser ---------------------------------------------------------------------------
+
+def _chromium_or_skip():
+    try:
+        return browser.find_chromium()
+    except FileNotFoundError:
+        pytest.skip("Chromium is not installed")
+
+
+@pytest.mark.slow
+def test_browser_finds_broken_image_raw_tex_and_undrawn_widget(tmp_path):
+    _chromium_or_skip()
+    from PIL import Image
+
+    Image.new("RGB", (8, 4), (200, 30, 30)).save(tmp_path / "good.png")
+    (tmp_path / "bad.html").write_text(page(
+        '<img src="good.png">'
+        '<img src="does-not-exist.png">'
+        r"<p>Raw: $$\frac{1}{p}$$</p>"
+        '<div class="cell_output">' + VIEW + "</div>"
+    ))
+    (tmp_path / "good.html").write_text(page('<p>Fine.</p><img src="good.png">'))
+    with browser.Chromium() as chromium:
+        bad = check_pages.check_page(chromium, tmp_path / "bad.html", budget_s=1.0)
+        good = check_pages.check_page(chromium, tmp_path / "good.html", budget_s=1.0)
+    kinds = sorted({p.split(":")[0].split(" (")[0] for p in bad.problems})
+    assert kinds == ["broken image", "raw TeX in text", "widget not rendered"], bad.problems
+    assert bad.problems.count("broken image: does-not-exist.png") == 1
+    assert good.problems == []
+
+
+@pytest.mark.slow
+def test_browser_reports_javascript_exceptions_and_blocks_the_network(tmp_path):
+    _chromium_or_skip()
+    (tmp_path / "js.html").write_text(page(
+        '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>'
+        "<script>undefinedFunction()</script><p>text</p>"
+    ))
+    with browser.Chromium() as chromium:
+        report = check_pages.check_page(chromium, tmp_path / "js.html", budget_s=1.0)
+    assert any("undefinedFunction" in p for p in report.problems), report.problems
+    # Name lookups are blocked, so a CDN script fails even on a machine with a network.
+    assert any("cdn.jsdelivr.net" in note for note in report.notes), report.notes
+
+
+@pytest.mark.slow
+def test_screenshot_of_a_page_is_a_png(tmp_path):
+    _chromium_or_skip()
+    (tmp_path / "p.html").write_text(page("<h1>Hello</h1>" + "<p>line</p>" * 80))
+    with browser.Chromium() as chromium:
+        tab = chromium.open_page((tmp_path / "p.html").as_uri())
+        tab.screenshot(tmp_path / "p.png", width=640)
+        tab.close()
+    from PIL import Image
+
+    with Image.open(tmp_path / "p.png") as image:
+        assert image.format == "PNG"
+        assert image.width == 640
+        assert image.height > 900  # the whole page, not only the first screen

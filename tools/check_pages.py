@@ -1,0 +1,232 @@
+"""Open every page of the built book in headless Chromium and fail on what a reader would see broken.
+
+Usage: python tools/check_pages.py [--html _build/html] [--toc _toc.yml] [PAGE.html ...]
+
+Each page named in _toc.yml is loaded from disk (file:// URL, every network name lookup blocked),
+given time to run its JavaScript (MathJax typesetting, the widget manager drawing saved widget
+state), and the resulting DOM is inspected. A page fails when it shows
+
+- raw TeX: a math element that MathJax did not typeset, a MathJax error, or TeX markup such as
+  ``$$``, ``\\(`` or ``\\frac`` in the text a reader sees;
+- error output: a Python traceback, an error output, text written to stderr, or a Sphinx/docutils
+  error box;
+- a broken image: an <img> whose naturalWidth is 0 after loading;
+- an empty widget area: saved widget views that the widget manager did not draw, or drew with no
+  content or no height.
+
+The detection works on HTML alone (``find_problems``): the browser annotates the DOM with what only
+it knows (each image's naturalWidth, each widget area's height) before serialising it. Exit code 1
+when any page has a problem, 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bs4 import BeautifulSoup
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+# JavaScript run in each page after its load event: wait until MathJax has finished its first
+# typesetting pass and the widget manager has drawn every saved view (or a deadline passes), wait
+# for images, then record what only the browser knows as data- attributes and return the DOM.
+SETTLE_AND_SERIALISE = r"""
+(async (budgetMs) => {
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const deadline = Date.now() + budgetMs;
+  const mj = window.MathJax;
+  if (mj && mj.startup && mj.startup.promise) {
+    await Promise.race([mj.startup.promise, sleep(budgetMs)]);
+  }
+  const viewsDrawn = () => Array.from(
+    document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')
+  ).every((view) => {
+    const area = view.previousElementSibling;
+    return area && area.classList.contains('widget-subarea') && area.childElementCount > 0;
+  });
+  while (!viewsDrawn() && Date.now() < deadline) { await sleep(100); }
+  await sleep(300);  // let the last widget views lay out
+  await Promise.all(Array.from(document.images).map((img) => img.complete ? null :
+    Promise.race([new Promise((resolve) => { img.onload = img.onerror = resolve; }), sleep(5000)])));
+  for (const img of document.images) {
+    img.setAttribute('data-natural-width', String(img.naturalWidth));
+  }
+  for (const area of document.querySelectorAll('.widget-subarea')) {
+    area.setAttribute('data-rendered-height', String(area.getBoundingClientRect().height));
+  }
+  return document.documentElement.outerHTML;
+})
+"""
+
+# Elements whose text is not prose: code, program output, scripts, typeset math, navigation.
+NOT_PROSE = [
+    "script", "style", "noscript", "template", "textarea", "pre", "code", "kbd", "samp",
+    "mjx-container", "mjx-assistive-mml", "math", "svg",
+    ".highlight", ".cell_input", ".cell_output", ".MathJax", ".bd-sidebar-primary",
+    ".bd-sidebar-secondary", ".bd-header", ".bd-footer", ".search-button-field",
+]
+# TeX that leaked into prose: display/inline delimiters or a control sequence such as \frac, \sum.
+RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\[A-Za-z]{2,}")
+TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\w*(Error|Exception): ", re.M)
+
+
+@dataclass
+class PageReport:
+    """What was found on one page."""
+
+    name: str
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _describe(element, limit: int = 80) -> str:
+    text = " ".join(element.get_text(" ", strip=True).split())
+    return text[:limit] + ("..." if len(text) > limit else "")
+
+
+def find_problems(html: str) -> list[str]:
+    """Problems a reader would see on a page, from its DOM after JavaScript ran.
+
+    ``html`` is the serialised post-script DOM. Images are judged by their ``data-natural-width``
+    attribute and widget areas by ``data-rendered-height`` where the browser set them. Returns
+    human-readable descriptions; an empty list means the page looks right.
+    """
+    soup = BeautifulSoup(html, "html.parser")
+    body = soup.body or soup
+    problems: list[str] = []
+
+    # Math: every Sphinx math element must contain MathJax output, and MathJax must not have
+    # reported an error inside it.
+    for element in body.select(".math"):
+        if element.find("mjx-container") is None:
+            problems.append(f"math not typeset: {_describe(element)}")
+    for element in body.select("mjx-merror, .mjx-merror, [data-mjx-error]"):
+        problems.append(f"MathJax error: {element.get('data-mjx-error') or _describe(element)}")
+
+    # Errors and tracebacks in cell outputs, and error boxes Sphinx leaves in the page.
+    for selector, label in [
+        (".output.traceback", "traceback output"),
+        (".output.error", "error output"),
+        (".output.stderr", "stderr output"),
+        (".system-message", "build error message"),
+        (".problematic", "unresolved markup"),
+        (".widget-error, .jupyter-widgets-error-widget", "widget error"),
+    ]:
+        for element in body.select(selector):
+            problems.append(f"{label}: {_describe(element)}")
+    for element in body.select(".cell_output, .output"):
+        if TRACEBACK.search(element.get_text("\n")) and not element.select(
+            ".output.traceback, .output.error"
+        ):
+            problems.append(f"traceback text in output: {_describe(element)}")
+
+    # Images that did not load or decode.
+    for img in body.find_all("img"):
+        if img.get("data-natural-width") == "0":
+            problems.append(f"broken image: {img.get('src', '')[:100]}")
+
+    # Saved widget views must have been drawn by the widget manager: it inserts a
+    # .widget-subarea right before each view's script element.
+    for view in body.find_all("script", attrs={"type": WIDGET_VIEW}):
+        area = view.find_previous_sibling()
+        if area is None or "widget-subarea" not in (area.get("class") or []):
+            problems.append(f"widget not rendered (empty widget area): {view.get_text()[:100]}")
+        elif not area.find(True):
+            problems.append("widget area rendered empty")
+        elif area.get("data-rendered-height") in ("0", "0.0"):
+            problems.append("widget area has zero height")
+
+    # TeX that reached the prose unrendered.
+    prose = BeautifulSoup(str(body), "html.parser")
+    for element in prose.select(", ".join(NOT_PROSE)):
+        element.decompose()
+    for line in prose.get_text("\n").splitlines():
+        match = RAW_TEX.search(line)
+        if match:
+            problems.append(f"raw TeX in text ({match.group(0)!r}): {line.strip()[:100]}")
+    return problems
+
+
+def toc_pages(toc_path: Path) -> list[str]:
+    """Document names in reading order (root first) from a jb-book _toc.yml."""
+    import yaml
+
+    toc = yaml.safe_load(toc_path.read_text())
+    names = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                names.append(entry["file"])
+            walk(entry.get("chapters"))
+            walk(entry.get("sections"))
+            for part in entry.get("parts", []) or []:
+                walk(part.get("chapters"))
+
+    for part in toc.get("parts", []) or []:
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return [re.sub(r"\.(md|ipynb|rst)$", "", name) for name in names]
+
+
+def check_page(browser, path: Path, budget_s: float) -> PageReport:
+    started = time.monotonic()
+    report = PageReport(name=str(path))
+    page = browser.open_page(path.resolve().as_uri())
+    try:
+        html = page.evaluate(f"{SETTLE_AND_SERIALISE}({int(budget_s * 1000)})", timeout=budget_s + 60)
+        report.problems = find_problems(html)
+        report.problems += [f"JavaScript exception: {text[:200]}" for text in page.exceptions]
+        report.notes += [f"request failed: {text}" for text in page.failed_requests]
+    finally:
+        page.close()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("pages", nargs="*", type=Path, help="HTML files (default: every page in the toc)")
+    parser.add_argument("--html", type=Path, default=Path("_build/html"))
+    parser.add_argument("--toc", type=Path, default=Path("_toc.yml"))
+    parser.add_argument("--budget", type=float, default=20.0,
+                        help="seconds a page may take to typeset and draw its widgets")
+    args = parser.parse_args(argv)
+
+    from browser import Chromium
+
+    pages = list(args.pages)
+    missing = []
+    if not pages:
+        for name in toc_pages(args.toc):
+            path = args.html / f"{name}.html"
+            (pages if path.exists() else missing).append(path)
+    failed = 0
+    started = time.monotonic()
+    with Chromium() as browser:
+        for path in pages:
+            report = check_page(browser, path, args.budget)
+            status = "FAIL" if report.problems else "ok"
+            print(f"{status:4} {report.name} ({report.seconds:.1f} s)", flush=True)
+            for problem in report.problems:
+                print(f"       problem: {problem}")
+            for note in report.notes:
+                print(f"       note: {note}")
+            failed += bool(report.problems)
+    for path in missing:
+        print(f"FAIL {path}: page in the table of contents was not built")
+    failed += len(missing)
+    total = len(pages) + len(missing)
+    print(f"{total - failed} of {total} pages look right ({time.monotonic() - started:.1f} s)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.exit(main())
