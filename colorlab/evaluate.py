@@ -48,6 +48,7 @@ __all__ = [
     "evaluate_images",
     "evaluate_folder",
     "temperature_sweep",
+    "paired_difference",
     "format_table",
     "read_folder",
     "write_json_atomic",
@@ -333,6 +334,26 @@ def evaluate_folder(
     result["skipped"] = unreadable + result["skipped"]
     result["folder"] = str(folder)
     return result
+
+
+def paired_difference(result: dict, method_a: str, method_b: str, metric: str, n: int = BOOTSTRAP_RESAMPLES,
+                      seed: int = 0) -> tuple[float, float, float]:
+    """Mean of ``metric(method_a) − metric(method_b)`` over the same images, with a 95% bootstrap interval.
+
+    Pairing by image removes the variation between photos (some are simply harder), so this interval is the
+    right one to decide whether one method beats another; two overlapping per-method intervals do not show
+    that they are equal. ``result`` is the dict of :func:`evaluate_images`. Returns ``(mean, lo, hi)``.
+    """
+    for method in (method_a, method_b):
+        if method not in result["methods"]:
+            raise ValueError(f"method {method!r} is not in this result (it has {', '.join(result['methods'])})")
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
+    by_image = {}
+    for row in result["images"]:
+        by_image.setdefault(row["image"], {})[row["method"]] = row[metric]
+    differences = [v[method_a] - v[method_b] for v in by_image.values()]
+    return metrics.bootstrap_ci(differences, n=n, level=0.95, seed=seed)
 
 
 # ------------------------------------------------------------------------------------------------ the sweep

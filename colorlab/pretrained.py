@@ -158,6 +158,9 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", kind
             with ``weights_only=True``.
         kind: when given ("classification" or "regression"), the model must be of that kind.
 
+    The model gets two attributes: ``checkpoint_path`` (the file read) and ``checkpoint_meta`` (the ``meta`` dict
+    of a pretrained file — data, steps, metrics — or ``{}``).
+
     Raises:
         FileNotFoundError: ``path`` does not exist.
         CheckpointError: the file is unreadable, not a colorlab checkpoint, of another kind, or its weights do not
@@ -168,7 +171,8 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", kind
     path = _resolve_run_folder(Path(path).expanduser())
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
-    config, state = _config_and_weights(_read(path), path)
+    obj = _read(path)
+    config, state = _config_and_weights(obj, path)
     try:
         model = build_model(**config)
     except (TypeError, ValueError) as error:
@@ -183,6 +187,8 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", kind
         detail = " ".join(line.strip() for line in first[1:3]) if len(first) > 1 else str(error)
         raise CheckpointError(f"{path}: the weights do not fit the architecture {config} it names: "
                               f"{detail[:300]}") from error
+    model.checkpoint_path = str(path)
+    model.checkpoint_meta = dict(obj.get("meta") or {}) if obj.get("format") == PRETRAINED_FORMAT else {}
     return model.to(device).eval()
 
 

@@ -181,6 +181,21 @@ def test_temperature_sweep_agrees_with_the_evaluation(photos):
         temperature_sweep(photos, classifier, [0.0])
 
 
+def test_paired_difference(result):
+    from colorlab.evaluate import paired_difference
+
+    mean, lo, hi = paired_difference(result, "class_mode", "gray", "auc", n=500)
+    a = {r["image"]: r["auc"] for r in result["images"] if r["method"] == "class_mode"}
+    b = {r["image"]: r["auc"] for r in result["images"] if r["method"] == "gray"}
+    assert mean == pytest.approx(np.mean([a[k] - b[k] for k in a]))
+    assert lo <= mean <= hi
+    assert paired_difference(result, "gray", "gray", "psnr", n=100) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="not in this result"):
+        paired_difference(result, "sepia", "gray", "auc")
+    with pytest.raises(ValueError, match="metric"):
+        paired_difference(result, "gray", "regression", "lpips")
+
+
 def test_format_table_and_json_file(result, tmp_path):
     table = format_table(result)
     for method in METHODS:

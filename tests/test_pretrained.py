@@ -49,6 +49,8 @@ def test_save_then_load_pretrained_round_trip(models_dir, kind, name):
     save_pretrained(model, models_dir / PRETRAINED_FILES[kind], meta={"steps": 3, "note": "test"})
     loaded = load_pretrained(kind)
     assert type(loaded) is type(model) and loaded.config == model.config
+    assert loaded.checkpoint_meta == {"steps": 3, "note": "test"}
+    assert loaded.checkpoint_path == str(models_dir / PRETRAINED_FILES[kind])
     assert not loaded.training
     assert next(loaded.parameters()).dtype == torch.float32
     for (key, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
