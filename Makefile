@@ -6,7 +6,7 @@ VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 BIN    := $(VENV)/bin
 
-.PHONY: install test book clean
+.PHONY: install test book vendor check-pages screenshots clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,5 +20,23 @@ install: $(VENV)/.installed
 test: install
 	$(BIN)/python -m pytest
 
+# The JavaScript the pages need offline (MathJax, require.js, the widget manager), from npm.
+vendor:
+	tools/fetch_vendor.sh book/_vendor
+
+# Executes every chapter and writes _build/html. --all rebuilds every page, so the figures always come
+# from the package as it is now; -W -n --keep-going turns every warning, and any failing cell, into a
+# non-zero exit code.
+book: install vendor
+	$(BIN)/jupyter-book build . --all -W -n --keep-going
+
+# Opens every page of the built book in headless Chromium (see tools/check_pages.py).
+check-pages: install
+	$(BIN)/python tools/check_pages.py --html _build/html --toc _toc.yml
+
+# One PNG per page of the built book in screenshots/.
+screenshots: install
+	$(BIN)/python tools/screenshots.py --html _build/html --toc _toc.yml --out screenshots
+
 clean:
-	rm -rf _build .pytest_cache
+	rm -rf _build .pytest_cache screenshots
