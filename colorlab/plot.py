@@ -219,25 +219,37 @@ def ab_gamut_planes(lightness: Sequence[float] = (25, 50, 75), resolution: int =
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def ab_bins_grid(l: float = 50.0, centres=None) -> Figure:
+def ab_bins_grid(l: float = 50.0, centres=None, mark_out_of_gamut: bool = False) -> Figure:
     """The Q = 313 ab bins over the sRGB gamut (paper Fig. 3a), each drawn as a square in its own colour.
 
     Args:
-        l: the lightness at which bin colours are shown (colours sRGB cannot show at that L are clipped).
+        l: the lightness at which bin colours are shown.
         centres: (Q, 2) bin centres; default :func:`colorlab.bins.ab_bins`.
+        mark_out_of_gamut: draw the bins whose centre sRGB cannot show at lightness ``l`` as hollow squares
+            (otherwise their colour is clipped into the gamut like any other).
 
     Returns:
-        A figure with one axes holding one scatter collection of Q square markers and the gamut hull outline,
-        titled ``"<Q> ab bins, grid step 10 (colours at L = <l>)"``.
+        A figure with one axes and the gamut hull outline. Without marking: one scatter collection of Q square
+        markers, titled ``"<Q> ab bins, grid step 10 (colours at L = <l>)"``. With marking: a filled collection
+        (displayable bins) and a hollow one (the rest), titled ``"L = <l>: <n> of <Q> bins displayable"``.
     """
     centres = _bins.ab_bins(dtype=torch.float64).numpy() if centres is None else np.asarray(centres, float)
+    colours = _ab_colours(centres, l)
     fig = _figure(1, panel=5.0)
     ax = fig.subplots()
-    # A marker of side one grid step: the axes are 2 · _VIEW units wide; the size is in points².
-    ax.scatter(centres[:, 0], centres[:, 1], c=_ab_colours(centres, l), marker="s", s=60, edgecolors="white",
-               linewidths=0.4)
+    if mark_out_of_gamut:
+        shown = _bins.ab_gamut_mask(float(l), centres[:, 0], centres[:, 1])
+        ax.scatter(centres[shown, 0], centres[shown, 1], c=colours[shown], marker="s", s=60, edgecolors="white",
+                   linewidths=0.4, label="displayable at this L")
+        ax.scatter(centres[~shown, 0], centres[~shown, 1], marker="s", s=60, facecolors="none",
+                   edgecolors=colours[~shown], linewidths=1.0, label="not displayable at this L")
+        title = f"L = {l:g}: {shown.sum()} of {len(centres)} bins displayable"
+    else:
+        # A marker of about one grid step at this figure size (marker sizes are in points²).
+        ax.scatter(centres[:, 0], centres[:, 1], c=colours, marker="s", s=60, edgecolors="white", linewidths=0.4)
+        title = f"{len(centres)} ab bins, grid step {_bins.GRID_STEP} (colours at L = {l:g})"
     _draw_hull(ax)
-    _ab_axes(ax, f"{len(centres)} ab bins, grid step {_bins.GRID_STEP} (colours at L = {l:g})")
+    _ab_axes(ax, title)
     ax.legend(loc="lower left", fontsize="small")
     ax.grid(alpha=0.25)
     return fig
@@ -278,7 +290,8 @@ def bin_derivation(examples: int = 2) -> Figure:
         step = _bins.GRID_STEP
         ax.add_patch(Rectangle((a - step, b - step), 2 * step, 2 * step, fill=False, color=colour, lw=1.2))
         ax.annotate(f"{distance[index]:.2f}", (a, b), xytext=(a + 1.2 * step, b + 1.2 * step), fontsize=8,
-                    color=colour, ha="center", va="center")
+                    color=colour, ha="center", va="center",
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
     lim = _bins.AB_LIMIT + 2 * _bins.GRID_STEP
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
@@ -569,6 +582,46 @@ def loss_share(prior, lam: float = _prior.LAMBDA, top: int = 10) -> Figure:
     return fig
 
 
+def pixel_weight_map(rgb, w, grey_chroma: float = 10.0) -> Figure:
+    """Per-pixel rebalancing weights of a photo and how they move the loss away from near-grey pixels.
+
+    Each pixel is weighted by the class weight of its nearest bin (:func:`colorlab.prior.pixel_weights`, as in
+    the authors' code). Near-grey pixels (chroma √(a² + b²) below ``grey_chroma``) are common and get small
+    weights; the bar chart compares their share of the pixels with their share of the weighted loss.
+
+    Args:
+        rgb: uint8 (H, W, 3), or float tensor (3, H, W) / (1, 3, H, W) in [0, 1].
+        w: (313,) class weights, e.g. :func:`colorlab.prior.rebalance_weights`.
+        grey_chroma: chroma below which a pixel counts as near-grey, in ab units.
+
+    Returns:
+        A figure with three panels: the photo; the weight map (log scale, with a colorbar); a bar chart with two
+        bars, "share of pixels" and "share of the weighted loss" of the near-grey pixels.
+    """
+    rgb = _rgb_tensor(rgb)
+    w = torch.as_tensor(_per_bin(w, "w"))
+    ab = _lab(rgb)[:, 1:]
+    weight = _prior.pixel_weights(ab, w)[0].numpy()
+    grey = (ab[0].norm(dim=0) < grey_chroma).numpy()
+    pixel_share = grey.mean()
+    loss_share_grey = weight[grey].sum() / weight.sum()
+    fig = _figure(3, panel=3.6, height=3.2)
+    axes = fig.subplots(1, 3, width_ratios=(1, 1, 0.8))
+    axes[0].imshow(_image(rgb))
+    axes[0].set_title("photo")
+    axes[0].set_axis_off()
+    image = axes[1].imshow(weight, cmap="magma", norm=LogNorm(vmin=weight.min(), vmax=max(weight.max(), weight.min() * 1.01)))
+    axes[1].set_title("weight of each pixel")
+    axes[1].set_axis_off()
+    fig.colorbar(image, ax=axes[1], shrink=0.8)
+    bars = axes[2].bar([0, 1], [pixel_share, loss_share_grey], color=["0.6", "tab:purple"])
+    axes[2].bar_label(bars, labels=[f"{100 * pixel_share:.0f}%", f"{100 * loss_share_grey:.0f}%"])
+    axes[2].set_xticks([0, 1], ["share of\npixels", "share of the\nweighted loss"])
+    axes[2].set_ylim(0, 1)
+    axes[2].set_title(f"near-grey pixels (chroma < {grey_chroma:g})", fontsize="medium")
+    return fig
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Chapter 5: the network
 # ---------------------------------------------------------------------------------------------------------------
@@ -746,6 +799,99 @@ def bin_distribution(rgb, logits, cell: tuple[int, int], T: float | None = None)
             label=f"mode ({mode_ab[0]:.0f}, {mode_ab[1]:.0f})")
     ax.legend(loc="lower left", fontsize=7)
     return fig
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Chapter 6: training
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _log_records(log) -> list[dict]:
+    """Records of a training log from a run folder, a ``log.jsonl`` path, or the records themselves."""
+    import os
+
+    if isinstance(log, (str, os.PathLike)):
+        from .train import read_log
+
+        return read_log(log)
+    return list(log)
+
+
+def training_curves(log, smooth: int = 10) -> Figure:
+    """The loss, learning rate and throughput of a training run, from its ``log.jsonl``.
+
+    Args:
+        log: a run folder, the path of its ``log.jsonl``, or the records of :func:`colorlab.train.read_log`
+            (dicts with ``step``, ``loss``, ``lr`` and ``images_per_s``).
+        smooth: the running mean over the loss spans this many log records.
+
+    Left: the loss of each log record (the mean over the steps since the previous record), its running mean, and
+    the learning rate on a logarithmic second axis. Right: training images per second (over all processes), the
+    run's median dashed; the first record includes the start-up of the run.
+    """
+    records = _log_records(log)
+    if not records:
+        raise ValueError("log: the training log has no records yet")
+    step = np.array([r["step"] for r in records], dtype=np.int64)
+    loss = np.array([r["loss"] for r in records], dtype=np.float64)
+    lr = np.array([r["lr"] for r in records], dtype=np.float64)
+    speed = np.array([np.nan if r.get("images_per_s") is None else r["images_per_s"] for r in records])
+    fig = _figure(2, panel=4.6, height=3.3)
+    ax_loss, ax_speed = fig.subplots(1, 2)
+    ax_loss.plot(step, loss, lw=0.8, alpha=0.45, color="tab:blue", label="loss")
+    window = min(max(int(smooth), 1), len(loss))
+    if window > 1:
+        running = np.convolve(loss, np.ones(window) / window, mode="valid")
+        ax_loss.plot(step[window - 1:], running, lw=2, color="tab:blue", label=f"running mean of {window}")
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("training loss")
+    ax_lr = ax_loss.twinx()
+    ax_lr.step(step, lr, where="post", color="tab:orange", lw=1.2, label="learning rate")
+    ax_lr.set_yscale("log")
+    ax_lr.set_ylabel("learning rate", color="tab:orange")
+    ax_lr.tick_params(axis="y", colors="tab:orange")
+    handles = ax_loss.get_legend_handles_labels()[0] + ax_lr.get_legend_handles_labels()[0]
+    ax_loss.legend(handles=handles, loc="upper right", fontsize=8)
+    ax_loss.set_title(f"{int(step[-1])} steps, last loss {loss[-1]:.3f}")
+    ax_speed.plot(step, speed, ".-", color="tab:green", lw=0.8)
+    if np.isfinite(speed).any():
+        median = float(np.nanmedian(speed))
+        ax_speed.axhline(median, ls="--", color="grey", lw=1)
+        ax_speed.set_title(f"throughput: median {median:.1f} images/s")
+    ax_speed.set_xlabel("step")
+    ax_speed.set_ylabel("images per second")
+    ax_speed.set_ylim(bottom=0)
+    return fig
+
+
+def colorization_grid(model, photos: Mapping[str, np.ndarray], T: float | None = None, size: int | None = 256,
+                      panel: float = 2.6) -> Figure:
+    """One row per photo: what the network sees (its lightness), the network's colorization, the original.
+
+    Args:
+        model: a colorlab model (e.g. from :func:`colorlab.train.load_checkpoint`), on any device.
+        photos: ``{name: uint8 (H, W, 3)}``, e.g. :func:`colorlab.train.holdout_photos`.
+        T: annealed-mean temperature (default :data:`colorlab.decode.T_ANNEALED`, 0.38).
+        size: shorter side the network predicts at (None: each photo's own size); ab is upsampled onto the
+            full-resolution L (:func:`colorlab.colorize.colorize_rgb`).
+    """
+    from .colorize import colorize_rgb, gray_rgb
+    from .decode import T_ANNEALED
+
+    if not photos:
+        raise ValueError("photos: no photo to show")
+    T = T_ANNEALED if T is None else T
+    fig = _figure(3, len(photos), panel=panel)
+    axes = np.asarray(fig.subplots(len(photos), 3)).reshape(len(photos), 3)
+    for row, (name, rgb) in zip(axes, photos.items()):
+        images = (gray_rgb(rgb), colorize_rgb(model, rgb, T=T, size=size), np.asarray(rgb))
+        titles = (f"{name}: input L", f"colorized (T = {T:.2f})", "original")
+        for ax, image, title in zip(row, images, titles):
+            ax.imshow(image)
+            ax.set_title(title, fontsize=9)
+            ax.axis("off")
+    return fig
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Chapter 7: evaluation

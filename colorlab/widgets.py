@@ -60,6 +60,27 @@ def gamut_slice_widget(l: float = 50.0, resolution: int = 161):
     return _assemble(draw, {"l": slider}, "Move L: the displayable part of the ab plane grows, then shrinks")
 
 
+def bins_at_lightness_widget(l: float = 50.0):
+    """An L slider over the 313 bins: which bins sRGB can show at each lightness (chapter 2).
+
+    Args:
+        l: initial lightness in [0, 100].
+
+    Returns:
+        An ipywidgets ``VBox`` with ``controls`` ``{"l": IntSlider}`` and an ``output`` showing
+        :func:`colorlab.plot.ab_bins_grid` with the bins not displayable at that L hollow.
+    """
+    import ipywidgets as widgets
+
+    slider = widgets.IntSlider(value=int(round(l)), min=0, max=100, step=5, description="L",
+                               continuous_update=False)
+
+    def draw(l):
+        _show(plot.ab_bins_grid(l, mark_out_of_gamut=True))
+
+    return _assemble(draw, {"l": slider}, "Move L: the bins a pixel of that lightness can really take")
+
+
 def soft_encoding_widget(a: float = 23.0, b: float = -41.0, k: int = SOFT_K, sigma: float = SIGMA):
     """Sliders for one ab value and for k and σ, showing its soft encoding (chapter 3).
 
@@ -149,3 +170,98 @@ def bin_distribution_widget(rgb, logits, cell: tuple[int, int] = (0, 0), T: floa
         _show(plot.bin_distribution(rgb, logits, (row, col), T=T))
 
     return _assemble(draw, controls, "Move the cell: the network's distribution over the bins there")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Chapter 7: colorize your own photo
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _decode_upload(content: bytes, name: str) -> np.ndarray:
+    """Bytes of an uploaded file → uint8 (H, W, 3), with colorlab's robust decoder (it needs a file on disk)."""
+    import os
+    import tempfile
+
+    from .data import load_rgb
+
+    suffix = os.path.splitext(name)[1] or ".img"
+    fd, tmp = tempfile.mkstemp(suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+        return load_rgb(tmp)
+    finally:
+        os.unlink(tmp)
+
+
+def _uploaded(value) -> tuple[str, bytes] | None:
+    """(name, content) of the latest file of a FileUpload's value (ipywidgets 8: a tuple of dicts)."""
+    if not value:
+        return None
+    item = value[-1] if isinstance(value, (tuple, list)) else list(value.values())[-1]
+    return item["name"], bytes(item["content"])
+
+
+def colorize_upload_widget(model, example: np.ndarray, T: float | None = None, size: int = 256,
+                           max_side: int = 2048):
+    """Upload a photo and a temperature slider: the photo's L, its colorization, and the original.
+
+    Args:
+        model: a classification model (e.g. ``colorlab.load_pretrained("classification")``).
+        example: uint8 (H, W, 3) shown before anything is uploaded (and in the saved widget state of the HTML).
+        T: initial annealed-mean temperature (default :data:`colorlab.decode.T_ANNEALED`).
+        size: shorter side the network predicts at; ab is upsampled onto the full-resolution L.
+        max_side: uploads larger than this on their longer side are shrunk first, to keep the widget responsive.
+
+    Returns:
+        An ipywidgets ``VBox`` with ``controls`` ``{"T"}``, ``upload`` (a ``FileUpload`` for one image file),
+        ``output`` showing :func:`colorlab.plot.colorization_grid` for the current photo, and ``status`` (an
+        ``HTML`` line that reports a file it could not read instead of raising).
+    """
+    import ipywidgets as widgets
+    from PIL import Image
+
+    from .decode import T_ANNEALED
+
+    current = {"name": "example", "rgb": np.asarray(example)}
+    upload = widgets.FileUpload(accept="image/*", multiple=False, description="photo")
+    status = widgets.HTML("")
+    slider = widgets.FloatSlider(value=T_ANNEALED if T is None else T, min=0.05, max=1.0, step=0.01,
+                                 description="T", continuous_update=False)
+    output = widgets.Output()
+
+    def draw(*_):
+        output.clear_output(wait=True)
+        with output:
+            _show(plot.colorization_grid(model, {current["name"]: current["rgb"]}, T=slider.value, size=size,
+                                         panel=3.2))
+
+    def on_upload(change):
+        item = _uploaded(change["new"])
+        if item is None:
+            return
+        name, content = item
+        try:
+            rgb = _decode_upload(content, name)
+        except Exception as error:  # a bad upload is reported in the widget, never raised into the notebook
+            status.value = f"<span style='color:#b00'>could not read {name}: {error}</span>"
+            return
+        if max(rgb.shape[:2]) > max_side:
+            scale = max_side / max(rgb.shape[:2])
+            rgb = np.asarray(Image.fromarray(rgb).resize((round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)),
+                                                         Image.Resampling.LANCZOS))
+        current.update(name=name, rgb=rgb)
+        status.value = f"{name}: {rgb.shape[1]} × {rgb.shape[0]} pixels"
+        draw()
+
+    upload.observe(on_upload, names="value")
+    slider.observe(draw, names="value")
+    draw()
+    box = widgets.VBox([widgets.HTML("<b>Colorize your own photo</b> (it never leaves this kernel)"),
+                        widgets.HBox([upload, slider]), status, output])
+    box.controls = {"T": slider}
+    box.upload = upload
+    box.output = output
+    box.status = status
+    box.on_upload = on_upload
+    return box

@@ -46,6 +46,7 @@ def test_grid_points_in_gamut_count_and_subset_of_bins():
     assert np.all(np.lexsort((points[:, 1], points[:, 0])) == np.arange(len(points)))
 
 
+@pytest.mark.slow
 def test_grid_points_of_8bit_colours_count_and_spot_checks():
     points = gamut.grid_points_of_8bit_colours()
     assert points.shape == (261, 2)

@@ -258,3 +258,30 @@ def test_prior_figures_accept_the_imagenet_prior_tensor_or_array():
     p = cl.prior.imagenet_prior()
     for fig in (plot.prior_maps({"ImageNet": p}), plot.weights_vs_prior(torch.as_tensor(p)), plot.loss_share(p)):
         assert isinstance(fig, Figure)
+
+
+def test_ab_bins_grid_marks_bins_out_of_gamut_at_that_lightness():
+    fig = plot.ab_bins_grid(l=30, mark_out_of_gamut=True)
+    (ax,) = fig.axes
+    shown, hollow = scatters(ax)
+    centres = bins.ab_bins(dtype=torch.float64).numpy()
+    mask = bins.ab_gamut_mask(30.0, centres[:, 0], centres[:, 1])
+    assert len(shown.get_offsets()) == mask.sum() > 0
+    assert len(shown.get_offsets()) + len(hollow.get_offsets()) == NUM_BINS
+    assert ax.get_title() == f"L = 30: {mask.sum()} of {NUM_BINS} bins displayable"
+    assert len(hollow.get_facecolors()) == 0  # hollow squares
+
+
+def test_pixel_weight_map_moves_the_loss_away_from_grey(photo):
+    w = cl.rebalance_weights(cl.imagenet_prior(), lam=0.5)
+    fig = plot.pixel_weight_map(photo, w)
+    weight_ax, bar_ax = fig.axes[1], fig.axes[2]
+    weight = images(weight_ax)[0].get_array()
+    assert weight.shape == photo.shape[:2]
+    assert weight.min() >= w.min().item() - 1e-9 and weight.max() <= w.max().item() + 1e-9
+    pixel_share, loss_share = [bar.get_height() for bar in bar_ax.patches]
+    assert 0 < loss_share < pixel_share  # near-grey pixels weigh less than average
+    # With every weight 1, the two shares agree.
+    fig = plot.pixel_weight_map(photo, np.ones(NUM_BINS))
+    pixel_share, loss_share = [bar.get_height() for bar in fig.axes[2].patches]
+    assert loss_share == pytest.approx(pixel_share)

@@ -101,3 +101,12 @@ def test_widgets_display_real_figures_without_a_kernel():
     box.controls["l"].value = 55
     box = cl_widgets.rebalancing_widget(np.full(cl.bins.NUM_BINS, 1.0 / cl.bins.NUM_BINS))
     box.controls["lam"].value = 0.0
+
+
+def test_bins_at_lightness_widget_redraws(drawn):
+    box = cl_widgets.bins_at_lightness_widget(l=50)
+    box.controls["l"].value = 20
+    titles = [fig.axes[0].get_title() for fig in drawn]
+    assert [t.split(":")[0] for t in titles] == ["L = 50", "L = 20"]
+    counts = [int(t.split(": ")[1].split(" of")[0]) for t in titles]
+    assert 0 < counts[1] < counts[0] < cl.bins.NUM_BINS
