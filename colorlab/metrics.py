@@ -20,8 +20,8 @@ reports beside them:
     Peak signal-to-noise ratio of the sRGB image in dB with ``data_range=1.0`` (images as floats in [0, 1]),
     over all pixels and all three channels (:func:`skimage.metrics.peak_signal_noise_ratio`). A perfect
     match has infinite PSNR; colorlab reports :data:`PSNR_MAX` = 100 dB instead so that means and intervals
-    stay finite (an 8-bit image that differs in a single channel value of a single pixel of a 512² image
-    already scores about 113 dB, so the cap only changes exact copies in practice).
+    stay finite. Only exact or nearly exact copies reach it: one 8-bit step in one channel of one pixel of a
+    256² image is already 101 dB.
 ``ssim``
     Structural similarity of the sRGB image (:func:`skimage.metrics.structural_similarity`), with
     ``data_range=1.0`` and ``channel_axis=-1``: computed on R, G and B separately with scikit-image's

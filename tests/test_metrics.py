@@ -310,3 +310,13 @@ def test_summarize_has_the_json_form():
     summary = metrics.summarize([1.0, 2.0, 3.0], n=200)
     assert set(summary) == {"mean", "ci95"}
     assert summary["ci95"][0] <= summary["mean"] <= summary["ci95"][1]
+
+
+def test_psnr_cap_only_touches_near_copies():
+    true = np.full((256, 256, 3), 100, np.uint8)
+    pred = true.copy()
+    pred[0, 0, 0] += 1  # 10·log10(255² · 3 · 256²) ≈ 101.07 dB, above the cap
+    assert psnr(pred, true) == PSNR_MAX
+    pred = true.copy()
+    pred[:16, :16] += 1  # 768 steps: ≈ 72.2 dB, untouched by the cap
+    assert psnr(pred, true) == pytest.approx(10 * math.log10(255 ** 2 * 3 * 256 ** 2 / 768), rel=1e-9)
