@@ -153,7 +153,8 @@ def run(args) -> dict:
     prepared = step.prepare(rgb)
     result = {
         "model": args.model, "width": args.width, "size": args.size, "batch": args.batch,
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
+        "device": (torch.cuda.get_device_name(device) if device.type == "cuda"
+                   else f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"),
         "amp": "bf16" if args.amp else "fp32", "compile": args.compile, "channels_last": args.channels_last,
         "parameters": step.parameters, "train_gflops_per_image": step.flops_per_image / 1e9,
         "torch": torch.__version__,

@@ -380,16 +380,20 @@ def _trace(
     height, width = _as_hw(size)
     flops: dict[str, int] = {}
     shapes: dict[str, tuple] = {}
-    handles = []
-    for name, module in model.named_modules():
-        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-            handles.append(module.register_forward_hook(
-                lambda m, i, o, name=name: flops.__setitem__(name, flops.get(name, 0) + _layer_flops(m, i[0], o, include_bias))
-            ))
-    for name, module in watch.items():
-        handles.append(module.register_forward_hook(
-            lambda m, i, o, name=name: shapes.__setitem__(name, tuple(o.shape[1:]))
-        ))
+
+    def count(name):
+        def hook(module, inputs, output):
+            flops[name] = flops.get(name, 0) + _layer_flops(module, inputs[0], output, include_bias)
+        return hook
+
+    def record(name):
+        def hook(module, inputs, output):
+            shapes[name] = tuple(output.shape[1:])
+        return hook
+
+    handles = [module.register_forward_hook(count(name)) for name, module in model.named_modules()
+               if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d))]
+    handles += [module.register_forward_hook(record(name)) for name, module in watch.items()]
     state = {k: torch.empty_like(v, device="meta") for k, v in model.state_dict(keep_vars=True).items()}
     dtype = next(iter(state.values())).dtype if state else torch.float32
     x = torch.empty(1, 1, height, width, device="meta", dtype=dtype)

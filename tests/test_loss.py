@@ -125,8 +125,8 @@ def test_gradients_flow_to_a_model():
 def test_gradcheck():
     batch = prepare_batch(_photos(1, 8), k=3, class_weights=_class_weights())
     logits = torch.randn(1, NUM_BINS, 2, 2, dtype=torch.float64, requires_grad=True)
-    fn = lambda x: rebalanced_cross_entropy(x, batch["index"], batch["weight"].double(), batch["pixel_w"].double())  # noqa: E731
-    assert torch.autograd.gradcheck(fn, (logits,))
+    weight, pixel_w = batch["weight"].double(), batch["pixel_w"].double()
+    assert torch.autograd.gradcheck(lambda x: rebalanced_cross_entropy(x, batch["index"], weight, pixel_w), (logits,))
     pred = torch.randn(1, 2, 2, 2, dtype=torch.float64, requires_grad=True) * 30
     assert torch.autograd.gradcheck(lambda p: regression_loss(p, batch["ab_quarter"].double()), (pred,))
 
