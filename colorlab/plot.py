@@ -452,15 +452,17 @@ def soft_encoding_map(rgb, k: int = _encode.SOFT_K, sigma: float = _encode.SIGMA
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def prior_maps(priors: Mapping[str, np.ndarray]) -> Figure:
+def prior_maps(priors: Mapping[str, np.ndarray], dynamic_range: float = 1e8) -> Figure:
     """Priors over the 313 bins drawn on the ab plane, log10 scale, one panel each (paper Fig. 3b).
 
     Args:
         priors: ``{title: (313,) probabilities}``, e.g. the ImageNet prior and an empirical one.
+        dynamic_range: the shared colour scale spans [max / dynamic_range, max]; smaller positive values (the
+            far tails of a Gaussian-smoothed prior) are drawn in the lowest colour.
 
     Returns:
-        A figure with one panel per prior (titled with its name and the number of bins with p > 0) and one
-        shared log-scale colorbar; bins with probability 0 are left pale grey.
+        A figure with one panel per prior (titled with its name and, on a second line, the number of bins with
+        p > 0) and one shared log-scale colorbar; bins with probability 0 are left pale grey.
     """
     if not priors:
         raise ValueError("priors must hold at least one (313,) array")
@@ -468,12 +470,13 @@ def prior_maps(priors: Mapping[str, np.ndarray]) -> Figure:
     positive = np.concatenate([p[p > 0] for p in values.values()])
     if positive.size == 0:
         raise ValueError("priors must have some bin with probability > 0")
-    norm = LogNorm(vmin=positive.min(), vmax=positive.max())
-    fig = _figure(len(values), panel=3.8, height=3.6)
+    norm = LogNorm(vmin=max(positive.min(), positive.max() / dynamic_range), vmax=positive.max())
+    fig = _figure(len(values), panel=3.8, height=3.8)
     axes = np.atleast_1d(fig.subplots(1, len(values)))
     for ax, (name, p) in zip(axes, values.items()):
-        image = _bin_map(ax, np.where(p > 0, p, np.nan), norm, title=f"{name} ({(p > 0).sum()} bins with p > 0)")
-    fig.colorbar(image, ax=list(axes), shrink=0.8, label="probability (log scale)")
+        image = _bin_map(ax, np.where(p > 0, p, np.nan), norm, title=f"{name}\n{(p > 0).sum()} bins with p > 0")
+        ax.title.set_fontsize("medium")
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label="probability (log scale)", extend="min")
     return fig
 
 

@@ -205,12 +205,20 @@ def test_prior_maps_one_panel_per_prior_and_empty_bins_left_blank(prior):
     fig = plot.prior_maps({"random": prior, "uniform": np.full(NUM_BINS, 1 / NUM_BINS)})
     panels = [ax for ax in fig.axes if ax.get_title()]
     assert len(panels) == 2 and len(fig.axes) == 3  # plus one shared colorbar
-    assert panels[0].get_title() == f"random ({(prior > 0).sum()} bins with p > 0)"
-    assert panels[1].get_title() == f"uniform ({NUM_BINS} bins with p > 0)"
+    assert panels[0].get_title() == f"random\n{(prior > 0).sum()} bins with p > 0"
+    assert panels[1].get_title() == f"uniform\n{NUM_BINS} bins with p > 0"
     values = images(panels[0])[-1].get_array()
     assert values.count() == (prior > 0).sum()  # masked: off-grid cells and empty bins
     np.testing.assert_allclose(np.sort(values.compressed()), np.sort(prior[prior > 0]))
     render(fig)
+
+
+def test_prior_maps_colour_scale_spans_the_dynamic_range(prior):
+    tails = prior.copy()
+    tails[0] = 1e-60  # a far Gaussian tail must not stretch the scale
+    fig = plot.prior_maps({"tails": tails}, dynamic_range=1e4)
+    norm = images(fig.axes[0])[-1].norm
+    assert norm.vmax == pytest.approx(tails.max()) and norm.vmin == pytest.approx(tails.max() / 1e4)
 
 
 def test_prior_maps_rejects_bad_shapes():
