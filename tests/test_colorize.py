@@ -180,3 +180,14 @@ def test_a_failed_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
         save_image_atomic(np.ones((4, 4, 3), np.uint8), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["x.png"]
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = save_image_atomic(np.zeros((4, 4, 3), np.uint8), tmp_path / "x.png")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
