@@ -65,7 +65,7 @@ EVAL_SIZE = 256
 #: training code uses the same bound to find images without colour).
 GRAY_AB_LIMIT = 5.0
 #: Temperatures of :func:`temperature_sweep`: 0.01 to 1 on a log scale, plus the paper's 0.38.
-SWEEP_TEMPERATURES = tuple(sorted({round(float(t), 4) for t in np.geomspace(0.01, 1.0, 13)} | {T_ANNEALED}))
+SWEEP_TEMPERATURES = tuple(sorted({round(float(t), 4) for t in np.geomspace(0.01, 1.0, 9)} | {T_ANNEALED}))
 #: Bootstrap resamples for the intervals.
 BOOTSTRAP_RESAMPLES = 10_000
 
@@ -142,7 +142,8 @@ def _truth(rgb: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
 
 
 def _rgb_uint8(l: torch.Tensor, ab: torch.Tensor) -> np.ndarray:
-    lab = torch.cat([l, ab.to(l.dtype)], dim=1)
+    """L (1, 1, H, W) and ab (1, 2, H, W) → the 8-bit sRGB image (H, W, 3) a user would save (float32 suffices)."""
+    lab = torch.cat([l, ab.to(l.dtype)], dim=1).float()
     return (lab_to_rgb(lab)[0] * 255.0).round().to(torch.uint8).permute(1, 2, 0).numpy()
 
 
@@ -237,7 +238,7 @@ def evaluate_images(
         truth_colorfulness.append(metrics.colorfulness(gt))
         for method, ab in predict_methods(l.float(), classifier, regressor, T, methods).items():
             pred_ab = ab[0].double().numpy()
-            pred_rgb = _rgb_uint8(l, ab.double())
+            pred_rgb = _rgb_uint8(l, ab)
             curve = metrics.accuracy_curve(pred_ab, true_ab)
             curves[method].append(curve)
             rows.append({
@@ -394,7 +395,7 @@ def temperature_sweep(
         truth.append(metrics.colorfulness(gt))
         logits = _forward(classifier, l.float())
         for i, t in enumerate(temperatures):
-            ab = _full_size(classifier.output_to_ab(logits, T=t), l.shape[-2:]).cpu().double()
+            ab = _full_size(classifier.output_to_ab(logits, T=t), l.shape[-2:]).cpu()
             pred_ab = ab[0].numpy()
             scores["auc"][i].append(metrics.auc(pred_ab, true_ab))
             scores["auc_rebal"][i].append(metrics.auc(pred_ab, true_ab, weights=weights))
