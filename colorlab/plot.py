@@ -854,7 +854,7 @@ def training_curves(log, smooth: int = 10) -> Figure:
     ax_lr.set_ylabel("learning rate", color="tab:orange")
     ax_lr.tick_params(axis="y", colors="tab:orange")
     handles = ax_loss.get_legend_handles_labels()[0] + ax_lr.get_legend_handles_labels()[0]
-    ax_loss.legend(handles=handles, loc="upper right", fontsize=8)
+    ax_loss.legend(handles=handles, loc="best", fontsize=8)
     ax_loss.set_title(f"{int(step[-1])} steps, last loss {loss[-1]:.3f}")
     ax_speed.plot(step, speed, ".-", color="tab:green", lw=0.8)
     if np.isfinite(speed).any():
@@ -884,7 +884,8 @@ def colorization_grid(model, photos: Mapping[str, np.ndarray], T: float | None =
     if not photos:
         raise ValueError("photos: no photo to show")
     T = T_ANNEALED if T is None else T
-    fig = _figure(3, len(photos), panel=panel)
+    aspect = max(np.asarray(rgb).shape[0] / np.asarray(rgb).shape[1] for rgb in photos.values())
+    fig = _figure(3, len(photos), panel=panel, height=panel * aspect + 0.3)
     axes = np.asarray(fig.subplots(len(photos), 3)).reshape(len(photos), 3)
     for row, (name, rgb) in zip(axes, photos.items()):
         images = (gray_rgb(rgb), colorize_rgb(model, rgb, T=T, size=size), np.asarray(rgb))

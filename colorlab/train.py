@@ -388,6 +388,31 @@ class TrainConfig:
         Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False), encoding="utf-8")
 
 
+def format_config(config: TrainConfig, reference: TrainConfig | None = None, names: tuple[str, ...] | None = None,
+                  headers: tuple[str, str] = ("this run", "reference")) -> str:
+    """A plain-text table of ``config``'s fields (``names``, default all), one per line; with ``reference``, a
+    second column of its values and a ``*`` on the lines where the two differ.
+
+    >>> print(format_config(TrainConfig(steps=10), TrainConfig(), names=("model", "steps")))
+    field  this run  reference
+    model  'eccv16'  'eccv16'
+    steps  10        450000     *
+    """
+    names = TrainConfig.field_names() if names is None else names
+    rows = [("field", headers[0], headers[1] if reference is not None else "")]
+    for name in names:
+        value = getattr(config, name)
+        other = getattr(reference, name) if reference is not None else None
+        mark = "*" if reference is not None and value != other else ""
+        rows.append((name, repr(value), repr(other) if reference is not None else "", mark))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = []
+    for row in rows:
+        cells = [row[i].ljust(widths[i]) for i in range(3)] + ([row[3]] if len(row) > 3 else [])
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Devices and processes
 # ----------------------------------------------------------------------------------------------------------

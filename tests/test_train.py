@@ -425,3 +425,84 @@ def test_torchrun_two_processes_on_cpu(tmp_path):
     rank1 = torch.load(str(dump).format(rank=1), weights_only=True)
     assert_same_weights(rank0, rank1)
     assert_same_weights(rank0, model.state_dict())
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Figures of the training chapter (colorlab.plot)
+# ----------------------------------------------------------------------------------------------------------
+
+
+def test_training_curves_and_colorization_grid(tmp_path):
+    from matplotlib.figure import Figure
+
+    from colorlab import plot
+
+    run_dir = train.fit(tiny(tmp_path, steps=3))
+    figure = plot.training_curves(run_dir, smooth=2)
+    assert isinstance(figure, Figure) and len(figure.axes) == 3  # loss, its learning-rate twin, throughput
+    assert len(figure.axes[0].lines) == 2 and len(figure.axes[0].lines[0].get_xdata()) == 3
+    with pytest.raises(ValueError, match="no records"):
+        plot.training_curves([])
+    model, _ = train.load_checkpoint(run_dir)
+    photos = train.holdout_photos(tiny(tmp_path))
+    assert list(photos) == ["astronaut", "coffee"]
+    figure = plot.colorization_grid(model, photos, size=32)
+    assert len(figure.axes) == 6 and figure.axes[1].images[0].get_array().shape == photos["astronaut"].shape
+    with pytest.raises(ValueError, match="photos"):
+        plot.colorization_grid(model, {})
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The training chapter
+# ----------------------------------------------------------------------------------------------------------
+
+CHAPTER = ROOT / "chapters" / "06_training.ipynb"
+
+
+def chapter_parameters() -> dict:
+    import ast
+
+    import nbformat
+
+    notebook = nbformat.read(CHAPTER, as_version=4)
+    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    tree = ast.parse(cell.source)
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body}
+
+
+def test_chapter_parameters_are_the_config_fields_with_the_smoke_values():
+    parameters = chapter_parameters()
+    assert list(parameters) == list(TrainConfig.field_names())
+    assert TrainConfig(**parameters) == TrainConfig.from_yaml(CONFIGS / "smoke.yaml")
+
+
+def test_chapter_is_committed_without_outputs():
+    import nbformat
+
+    notebook = nbformat.read(CHAPTER, as_version=4)
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in notebook.cells if c.cell_type == "code")
+
+
+@pytest.mark.slow
+def test_chapter_runs_under_papermill_with_injected_parameters(tmp_path):
+    run_dir = tmp_path / "run"
+    command = [
+        sys.executable, "-m", "papermill", str(CHAPTER), str(tmp_path / "out.ipynb"),
+        "-f", str(CONFIGS / "smoke.yaml"), "-p", "steps", "3", "-p", "log_every", "1", "-p", "width", "0.125",
+        "-p", "run_dir", str(run_dir), "-y", "holdout: [rocket]", "--cwd", str(tmp_path),
+        "--execution-timeout", "300", "--no-progress-bar",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # the chapter trained 3 steps, then resumed for 2 × log_every more
+    assert [r["step"] for r in train.read_log(run_dir)] == [1, 2, 3, 4, 5]
+    config = TrainConfig.from_yaml(run_dir / "config.yaml")
+    assert (config.steps, config.width, config.holdout, config.resume) == (5, 0.125, ("rocket",), True)
+    assert config.replace(steps=3, resume=False) == TrainConfig.from_yaml(
+        CONFIGS / "smoke.yaml", steps=3, log_every=1, width=0.125, run_dir=str(run_dir), holdout=["rocket"]
+    )
+    import nbformat
+
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.outputs)
+    assert "steps run: 3" in printed and "resumed at step 3, now at step 5" in printed
