@@ -120,7 +120,7 @@ def find_problems(html: str) -> list[str]:
     ]:
         for element in body.select(selector):
             problems.append(f"{label}: {_describe(element)}")
-    for element in body.select(".cell_output, .output"):
+    for element in body.select(".cell_output"):
         if TRACEBACK.search(element.get_text("\n")) and not element.select(
             ".output.traceback, .output.error"
         ):
