@@ -1041,3 +1041,32 @@ def ranked_colorizations(photos: Mapping[str, np.ndarray], colorized: Mapping[st
             ax.set_title(title, fontsize=8)
             ax.axis("off")
     return fig
+
+
+def model_comparison(rgb: np.ndarray, models: Mapping[str, object], T: float | None = None, size: int | None = 256,
+                     panel: float = 3.0) -> Figure:
+    """One photo colorized by several models side by side: its lightness, each model's result, the original.
+
+    Args:
+        rgb: uint8 (H, W, 3) photo.
+        models: ``{label: colorlab model}``; classification models are decoded with the annealed mean at ``T``
+            (default 0.38), regression models ignore T.
+        size: shorter side the networks predict at (:func:`colorlab.colorize.colorize_rgb`).
+    """
+    from .colorize import colorize_rgb, gray_rgb
+    from .decode import T_ANNEALED
+
+    if not models:
+        raise ValueError("models: give at least one model")
+    T = T_ANNEALED if T is None else T
+    images = [("input L", gray_rgb(rgb))]
+    for label, model in models.items():
+        decoded = f", T = {T:g}" if getattr(model, "output_kind", None) == "logits" else ""
+        images.append((f"{label}{decoded}", colorize_rgb(model, rgb, T=T, size=size)))
+    images.append(("original", np.asarray(rgb)))
+    fig = _figure(len(images), panel=panel, height=panel * rgb.shape[0] / rgb.shape[1] + 0.4)
+    for ax, (title, image) in zip(np.atleast_1d(fig.subplots(1, len(images))), images):
+        ax.imshow(image)
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    return fig

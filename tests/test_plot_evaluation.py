@@ -81,3 +81,14 @@ def test_ranked_colorizations_orders_by_the_metric(photos):
     assert fig.axes[0].get_title() == "best: rocket"
     with pytest.raises(ValueError, match="no photo"):
         plot.ranked_colorizations(photos, colorized, {})
+
+
+def test_model_comparison_shows_each_model(models, photos):
+    classifier, regressor = models
+    rgb = photos["coffee"]
+    fig = plot.model_comparison(rgb, {"classification": classifier, "regression": regressor}, T=0.5, size=32)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["input L", "classification, T = 0.5", "regression", "original"]
+    assert fig.axes[1].get_images()[0].get_array().shape == rgb.shape
+    with pytest.raises(ValueError, match="at least one"):
+        plot.model_comparison(rgb, {})

@@ -1,0 +1,76 @@
+"""Tests of the chapter 7 widget: colorize an uploaded photo, with a temperature slider."""
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+from PIL import Image
+
+import colorlab as cl
+from colorlab.models import build_model
+
+pytest.importorskip("ipywidgets")
+from colorlab import widgets as cl_widgets  # noqa: E402
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    calls = []
+
+    def record(fig):
+        assert isinstance(fig, Figure)
+        calls.append(fig)
+
+    monkeypatch.setattr(cl_widgets, "_show", record)
+    return calls
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return build_model("eccv16", 0.0625).eval()
+
+
+def png_bytes(rgb):
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def upload(box, name, content):
+    box.on_upload({"new": ({"name": name, "content": memoryview(content), "type": "image/png", "size": len(content)},)})
+
+
+def test_widget_shows_the_example_then_an_upload_then_redraws_for_T(drawn, model):
+    example = np.ascontiguousarray(cl.sample_photo("chelsea")[::6, ::6])
+    box = cl_widgets.colorize_upload_widget(model, example, size=32)
+    assert len(drawn) == 1 and drawn[0].axes[0].get_title() == "example: input L"
+
+    photo = np.ascontiguousarray(cl.sample_photo("coffee")[::8, ::8])
+    upload(box, "coffee.png", png_bytes(photo))
+    assert len(drawn) == 2 and drawn[1].axes[0].get_title() == "coffee.png: input L"
+    shown = drawn[1].axes[1].get_images()[0].get_array()
+    assert shown.shape == photo.shape  # full resolution of the upload
+    assert "coffee.png" in box.status.value
+
+    box.controls["T"].value = 1.0
+    assert len(drawn) == 3 and "T = 1.00" in drawn[2].axes[1].get_title()
+
+
+def test_widget_reports_an_unreadable_upload_without_raising(drawn, model):
+    box = cl_widgets.colorize_upload_widget(model, np.zeros((16, 16, 3), np.uint8), size=16)
+    upload(box, "notes.png", b"not an image at all")
+    assert "could not read notes.png" in box.status.value
+    assert len(drawn) == 1  # nothing redrawn
+
+
+def test_large_uploads_are_shrunk(drawn, model):
+    box = cl_widgets.colorize_upload_widget(model, np.zeros((16, 16, 3), np.uint8), size=16, max_side=40)
+    upload(box, "big.png", png_bytes(np.full((60, 100, 3), 120, np.uint8)))
+    assert drawn[-1].axes[2].get_images()[0].get_array().shape == (24, 40, 3)
