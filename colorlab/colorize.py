@@ -216,6 +216,9 @@ def output_paths(pairs: list[tuple[Path, str]], out, single_file_ok: bool = True
     out = Path(out).expanduser()
     writable = Image.registered_extensions()
     single = single_file_ok and len(pairs) == 1 and out.suffix.lower() in writable and not out.is_dir()
+    if len(pairs) > 1 and out.suffix.lower() in writable and not out.is_dir():
+        raise NotADirectoryError(f"output: {str(out)!r} names an image file, but there are {len(pairs)} inputs; "
+                                 "give a folder")
     try:
         writable_folder(out.parent if single else out)
     except OSError as error:

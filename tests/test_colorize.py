@@ -131,6 +131,8 @@ def test_output_paths(tmp_path):
     out = output_paths(pairs, tmp_path / "out")
     assert [p.relative_to(tmp_path / "out").as_posix() for p in out] == ["a.jpg", "a_2.jpg", "c.png"]
     assert output_paths(pairs[:1], tmp_path / "single.png") == [tmp_path / "single.png"]
+    with pytest.raises(NotADirectoryError, match="names an image file, but there are 3 inputs"):
+        output_paths(pairs, tmp_path / "several.png")
     blocker = tmp_path / "file.txt"
     blocker.write_text("x")
     with pytest.raises(OSError):
@@ -191,3 +193,13 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_colorize_on_every_device(model, device):
+    rgb = np.ascontiguousarray(sample_photo("astronaut")[::8, ::8])
+    on_cpu = colorize_rgb(model, rgb, size=32)
+    moved = build_model("eccv16", 0.0625)
+    moved.load_state_dict(model.state_dict())
+    on_device = colorize_rgb(moved.to(device).eval(), rgb, size=32)
+    assert on_device.shape == rgb.shape
+    assert np.abs(on_device.astype(int) - on_cpu.astype(int)).max() <= 2

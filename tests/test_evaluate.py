@@ -207,3 +207,14 @@ def test_format_table_and_json_file(result, tmp_path):
         write_json_atomic({"x": math.nan}, tmp_path / "nan.json")
     assert not (tmp_path / "nan.json").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_evaluation_on_every_device(photos, device):
+    classifier, _ = fixed_classifier()
+    regressor = fixed_regressor()
+    on_cpu = evaluate_images(photos, classifier, regressor, size=SIZE, bootstrap=100)
+    on_device = evaluate_images(photos, classifier.to(device), regressor.to(device), size=SIZE, bootstrap=100)
+    for method in METHODS:
+        for metric in ("auc", "auc_rebal"):
+            assert on_device["methods"][method][metric]["mean"] == pytest.approx(
+                on_cpu["methods"][method][metric]["mean"], abs=1e-3)
