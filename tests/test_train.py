@@ -476,13 +476,6 @@ def test_chapter_parameters_are_the_config_fields_with_the_smoke_values():
     assert TrainConfig(**parameters) == TrainConfig.from_yaml(CONFIGS / "smoke.yaml")
 
 
-def test_chapter_is_committed_without_outputs():
-    import nbformat
-
-    notebook = nbformat.read(CHAPTER, as_version=4)
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in notebook.cells if c.cell_type == "code")
-
-
 @pytest.mark.slow
 def test_chapter_runs_under_papermill_with_injected_parameters(tmp_path):
     run_dir = tmp_path / "run"
