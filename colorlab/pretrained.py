@@ -158,8 +158,8 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", kind
             with ``weights_only=True``.
         kind: when given ("classification" or "regression"), the model must be of that kind.
 
-    The model gets two attributes: ``checkpoint_path`` (the file read) and ``checkpoint_meta`` (the ``meta`` dict
-    of a pretrained file — data, steps, metrics — or ``{}``).
+    The model gets two attributes: ``checkpoint_path`` (the file read) and ``checkpoint_meta``: the ``meta`` dict
+    of a pretrained file (data, steps, metrics), or ``{"steps", "elapsed"}`` of a training checkpoint.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
@@ -188,7 +188,12 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", kind
         raise CheckpointError(f"{path}: the weights do not fit the architecture {config} it names: "
                               f"{detail[:300]}") from error
     model.checkpoint_path = str(path)
-    model.checkpoint_meta = dict(obj.get("meta") or {}) if obj.get("format") == PRETRAINED_FORMAT else {}
+    if obj.get("format") == PRETRAINED_FORMAT:
+        model.checkpoint_meta = dict(obj.get("meta") or {})
+    else:  # a training checkpoint: how far it got
+        model.checkpoint_meta = {k: obj[k] for k in ("step", "elapsed") if isinstance(obj.get(k), (int, float))}
+        if "step" in model.checkpoint_meta:
+            model.checkpoint_meta["steps"] = model.checkpoint_meta.pop("step")
     return model.to(device).eval()
 
 

@@ -155,6 +155,7 @@ def test_a_training_checkpoint_layout_loads(tmp_path):
     path = tmp_path / "checkpoint.pt"
     torch.save({"model": model.state_dict(), "model_config": dict(model.config), "step": 4}, path)
     loaded = load_model(path, kind="regression")
+    assert loaded.checkpoint_meta == {"steps": 4}
     for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
         assert torch.equal(a, b)
     with pytest.raises(CheckpointError, match="holds a regression model"):
