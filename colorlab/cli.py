@@ -43,7 +43,11 @@ def _field_help() -> dict[str, str]:
         elif name and line.startswith(" " * 12):
             for n in current:
                 helps[n] += " " + line.strip()
-    return {n: (h.split(". ")[0].rstrip(".") + ".").replace("%", "%%") for n, h in helps.items()}
+    def plain(text: str) -> str:  # reST roles and literals → plain text
+        text = re.sub(r":\w+:`~?([^`]+)`", r"\1", text)
+        return text.replace("``", "").replace("%", "%%")
+
+    return {n: plain(h.split(". ")[0].rstrip(".") + ".") for n, h in helps.items()}
 
 
 def _optional(value: str):
@@ -89,8 +93,9 @@ def _add_train(subparsers) -> None:
     }
     for field in TrainConfig.field_names():
         flag = "--" + field.replace("_", "-")
-        flags = [flag] if "_" not in field else [flag, "--" + field]
         default = getattr(TrainConfig, field)
+        # papermill's spelling (--batch_size) is accepted too; booleans keep one spelling (--resume/--no-resume)
+        flags = [flag] if "_" not in field or isinstance(default, bool) else [flag, "--" + field]
         options = dict(help=f"{helps.get(field, '')} (default: {default!r})", dest=field)
         if isinstance(default, bool):
             options.update(action=argparse.BooleanOptionalAction)
