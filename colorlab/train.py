@@ -711,15 +711,32 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return getattr(model, "module", model)  # DistributedDataParallel
 
 
+def _parse_log(lines: list[str], path: Path) -> list[dict[str, Any]]:
+    """JSON records of ``lines``; a cut last line (a run killed while writing it) is left out."""
+    records = []
+    lines = [line for line in lines if line.strip()]
+    for number, line in enumerate(lines, 1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if number < len(lines):
+                raise ValueError(f"{str(path)!r} line {number} is not a JSON record: {line[:80]!r}") from None
+    return records
+
+
 def read_log(run_dir) -> list[dict[str, Any]]:
-    """The records of ``run_dir/log.jsonl`` (a run folder or the log file itself), in order."""
+    """The records of ``run_dir/log.jsonl`` (a run folder or the log file itself), in order.
+
+    Each is a dict with ``step``, ``epoch``, ``loss``, ``lr``, ``images_per_s`` and ``time`` (see :func:`fit`).
+    The file may be read while the run writes it.
+    """
     path = Path(run_dir)
     if path.is_dir():
         path = path / LOG_NAME
     if not path.is_file():
         raise FileNotFoundError(f"training log not found: {str(path)!r}")
     with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+        return _parse_log(f.readlines(), path)
 
 
 def _truncate_log(path: Path, step: int) -> None:
@@ -727,7 +744,7 @@ def _truncate_log(path: Path, step: int) -> None:
     if not path.is_file():
         return
     with open(path, encoding="utf-8") as f:
-        kept = [line for line in f if line.strip() and json.loads(line)["step"] <= step]
+        kept = [json.dumps(r) + "\n" for r in _parse_log(f.readlines(), path) if r["step"] <= step]
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text("".join(kept), encoding="utf-8")
     os.replace(tmp, path)

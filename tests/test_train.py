@@ -499,3 +499,36 @@ def test_chapter_runs_under_papermill_with_injected_parameters(tmp_path):
     out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.outputs)
     assert "steps run: 3" in printed and "resumed at step 3, now at step 5" in printed
+
+
+def test_a_cut_last_log_line_is_ignored_and_dropped_on_resume(tmp_path):
+    run_dir = train.fit(tiny(tmp_path, steps=2))
+    with open(run_dir / "log.jsonl", "a") as f:
+        f.write('{"step": 3, "lo')  # killed while writing
+    assert [r["step"] for r in train.read_log(run_dir)] == [1, 2]
+    train.fit(tiny(tmp_path, steps=3, resume=True))
+    assert [r["step"] for r in train.read_log(run_dir)] == [1, 2, 3]
+    (run_dir / "log.jsonl").write_text('not json\n{"step": 1}\n')
+    with pytest.raises(ValueError, match="line 1"):
+        train.read_log(run_dir)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# CUDA (skipped without a GPU)
+# ----------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("amp", ["bf16", "fp16", "off"])
+def test_cuda_training_with_autocast_and_resume(tmp_path, amp):
+    config = tiny(tmp_path, device="cuda", amp=amp, channels_last=True, steps=3)
+    run_dir = train.fit(config)
+    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert (checkpoint["scaler"] is not None) == (amp == "fp16")
+    assert checkpoint["rng"]["cuda"], "the CUDA random state is stored"
+    train.fit(config.replace(steps=4, resume=True))
+    records = train.read_log(run_dir)
+    assert [r["step"] for r in records] == [1, 2, 3, 4] and all(np.isfinite(r["loss"]) for r in records)
+    model, _ = train.load_checkpoint(run_dir, map_location="cuda")
+    assert next(model.parameters()).is_cuda
