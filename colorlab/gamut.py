@@ -72,23 +72,24 @@ def grid_points_in_gamut(num_lightness: int = 1001) -> np.ndarray:
     return grid[keep]
 
 
-def grid_points_of_8bit_colours() -> np.ndarray:
+def grid_points_of_8bit_colours(chunk: int = 16) -> np.ndarray:
     """Grid points (a, b) that some 8-bit sRGB colour rounds to (its ab rounded to the nearest grid point).
 
-    All 256³ colours are converted in float32, one red level at a time (about a second on two CPU cores).
+    All 256³ colours are converted in float32, ``chunk`` red levels (chunk · 65536 colours) per call, which
+    keeps the number of tensor operations small (about a second on two CPU cores).
 
     Returns:
         int64 (N, 2) of (a, b), sorted by a then b (N = 261).
     """
     levels = torch.arange(256, dtype=torch.float32) / 255.0
-    g, b = torch.meshgrid(levels, levels, indexing="ij")
-    cells = 2 * AB_LIMIT // GRID_STEP + 1
+    offset = AB_LIMIT // GRID_STEP
+    cells = 2 * offset + 1
     hit = torch.zeros(cells, cells, dtype=torch.bool)
-    for r in levels:
-        lab = rgb_to_lab(torch.stack([torch.full_like(g, float(r)), g, b]))
-        cell = torch.round(lab[1:] / GRID_STEP).long() + AB_LIMIT // GRID_STEP
-        cell = cell.clamp(0, cells - 1).reshape(2, -1)
+    for start in range(0, len(levels), int(chunk)):
+        r, g, b = torch.meshgrid(levels[start : start + int(chunk)], levels, levels, indexing="ij")
+        lab = rgb_to_lab(torch.stack([r, g, b]).reshape(3, -1, 1))
+        # Every 8-bit colour has |a|, |b| < 110, so the clamp never moves a point; it only guards the indexing.
+        cell = (torch.round(lab[1:] / GRID_STEP).long() + offset).clamp(0, cells - 1).reshape(2, -1)
         hit[cell[0], cell[1]] = True
     a_index, b_index = np.nonzero(hit.numpy())  # row-major: sorted by a then b
-    offset = AB_LIMIT // GRID_STEP
     return np.stack([(a_index - offset) * GRID_STEP, (b_index - offset) * GRID_STEP], axis=1).astype(np.int64)

@@ -210,7 +210,8 @@ def ab_gamut_planes(lightness: Sequence[float] = (25, 50, 75), resolution: int =
     handles = [Patch(color=str(_OUT_OF_GAMUT_GREY), label="not displayable in sRGB at this L")]
     if hull:
         handles.append(axes[0].get_lines()[0])
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles) if len(lightness) > 1 else 1,
+               frameon=False, fontsize="small")
     return fig
 
 
