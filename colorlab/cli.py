@@ -342,8 +342,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except KeyboardInterrupt:
-        print(f"colorlab {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:  # e.g. colorlab.train.TrainingInterrupted, which says how to resume
+        detail = f": {interrupt}" if str(interrupt) else ""
+        print(f"colorlab {args.command}: interrupted{detail}", file=sys.stderr)
         return 130
     except Exception as error:  # one clear line instead of a traceback (unless --debug)
         if args.debug:

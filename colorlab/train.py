@@ -43,6 +43,8 @@ import json
 import math
 import os
 import random
+import signal
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -759,6 +761,40 @@ class NonFiniteLossError(FloatingPointError):
     """The loss became NaN or infinite; the run stopped without writing a checkpoint."""
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """The run was asked to stop (Ctrl-C, a kernel interrupt, SIGTERM) and stopped after a whole step, with a
+    checkpoint of that step: it resumes exactly with ``resume=True``."""
+
+
+class _StopRequest:
+    """While active, SIGINT and SIGTERM only record a request to stop, which the loop honours after the current
+    step (a second signal stops at once). Signals can be caught only in the main thread; elsewhere nothing
+    changes."""
+
+    SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s)
+
+    def __init__(self):
+        self.requested: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum, frame):
+        if self.requested is not None:
+            signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))
+            raise KeyboardInterrupt
+        self.requested = signum
+
+    def __enter__(self) -> _StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
+
+
 def _new_run_dir(config: TrainConfig) -> Path:
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
     base = Path(DEFAULT_RUNS_DIR) / f"{config.model}-{stamp}"
@@ -834,6 +870,9 @@ def fit(config: TrainConfig) -> Path:
             this configuration's model.
         NonFiniteLossError: the loss became NaN or infinite; the message names the step. The checkpoint of
             the last good step is left as it was.
+        TrainingInterrupted: SIGINT (Ctrl-C, a notebook's interrupt) or SIGTERM (e.g. a cluster's preemption)
+            arrived; the run finished its step, wrote its log line and checkpoint, and stopped. Under torchrun all
+            processes stop after the same step. A second signal stops at once, without a checkpoint.
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig; got {type(config).__name__}")
@@ -856,8 +895,8 @@ def _fit(config: TrainConfig, procs: _Processes, device: torch.device) -> Path:
     if checkpoint_path.exists():
         if not config.resume:
             raise ValueError(
-                f"run_dir {str(run_dir)!r} already holds a checkpoint: pass resume=True to continue it, or choose "
-                f"another run_dir"
+                f"run_dir {str(run_dir)!r} already holds a checkpoint: continue it with resume=True (--resume), or "
+                f"choose another run_dir"
             )
         checkpoint = _read_checkpoint(checkpoint_path)
         stored = checkpoint["config"]
@@ -985,6 +1024,7 @@ def _fit(config: TrainConfig, procs: _Processes, device: torch.device) -> Path:
         """Seconds of training so far, over every segment of a resumed run."""
         return elapsed_before + time.perf_counter() - segment_start
 
+    stop = _StopRequest().__enter__()
     try:
         while step < total_steps:
             if hasattr(base, "set_epoch"):
@@ -1001,10 +1041,14 @@ def _fit(config: TrainConfig, procs: _Processes, device: torch.device) -> Path:
                 with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
                     out = train_model(l_norm)
                 loss = _loss(model, out, batch)
-                checked = loss.detach().to(torch.float64)
+                # the loss and whether any process was asked to stop, summed over the processes
+                checked = torch.stack([loss.detach().to(torch.float64),
+                                       torch.tensor(float(stop.requested is not None), dtype=torch.float64,
+                                                    device=device)])
                 if procs.distributed:
                     dist.all_reduce(checked)
-                    checked = checked / procs.world_size
+                stopping = bool(checked[1] > 0)
+                checked = checked[0] / procs.world_size
                 if not torch.isfinite(checked):
                     last = f"the checkpoint of step {_stored_step(checkpoint_path)} in {str(checkpoint_path)!r} is " \
                            "intact" if checkpoint_path.exists() else "no checkpoint was written"
@@ -1030,7 +1074,8 @@ def _fit(config: TrainConfig, procs: _Processes, device: torch.device) -> Path:
                 if end_of_epoch:
                     epoch, batch_in_epoch = epoch + 1, 0
                     epoch_bar.update(1)
-                if step % config.log_every == 0 or step == total_steps:
+                last = step >= total_steps or stopping
+                if step % config.log_every == 0 or last:
                     mean_loss = window_loss.item() / window_steps  # synchronises CUDA: the timing below is honest
                     now = time.perf_counter()
                     seconds = now - window_start
@@ -1048,11 +1093,18 @@ def _fit(config: TrainConfig, procs: _Processes, device: torch.device) -> Path:
                     step_bar.set_postfix(loss=f"{mean_loss:.4f}", refresh=False)
                     window_loss.zero_()
                     window_steps, window_start = 0, now
-                if step % config.checkpoint_every == 0 or step == total_steps:
+                if step % config.checkpoint_every == 0 or last:
                     save(step)
-                if step >= total_steps or end_of_epoch:
+                if stopping:
+                    name = signal.Signals(stop.requested).name if stop.requested else "another process"
+                    raise TrainingInterrupted(
+                        f"stopped by {name} after step {step}; its checkpoint is {str(checkpoint_path)!r}: continue "
+                        f"with resume=True (--resume)"
+                    )
+                if last or end_of_epoch:
                     break
     finally:
+        stop.__exit__(None, None, None)
         step_bar.close()
         epoch_bar.close()
         if log_file is not None:

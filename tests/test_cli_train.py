@@ -65,6 +65,16 @@ def test_bad_values_give_one_line(tmp_path, capsys, flags, message):
     assert err.startswith("colorlab train: error: ") and message in err and err.count("\n") == 1
 
 
+def test_an_interrupted_run_exits_130_saying_how_to_resume(monkeypatch, capsys):
+    def interrupted(config):
+        raise train.TrainingInterrupted("stopped by SIGTERM after step 7; ... continue with resume=True (--resume)")
+
+    monkeypatch.setattr(train, "fit", interrupted)
+    assert main(["train", "--config", SMOKE]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("colorlab train: interrupted: stopped by SIGTERM after step 7") and err.count("\n") == 1
+
+
 def test_malformed_command_line_exits_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "--model", "resnet"])

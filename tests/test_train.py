@@ -309,6 +309,30 @@ def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path, monkeypat
     assert [r["step"] for r in train.read_log(tmp_path / "run")] == [1, 2]
 
 
+def test_a_signal_stops_after_the_step_with_a_checkpoint_that_resumes_exactly(tmp_path, monkeypatch):
+    import signal
+
+    real_loss = train._loss
+    calls = []
+
+    def loss_then_signal(model, out, batch):
+        calls.append(1)
+        if len(calls) == 3:  # Ctrl-C arrives in the middle of step 3
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_loss(model, out, batch)
+
+    monkeypatch.setattr(train, "_loss", loss_then_signal)
+    with pytest.raises(train.TrainingInterrupted, match="SIGINT after step 3"):
+        train.fit(tiny(tmp_path, "stopped", steps=5, checkpoint_every=100, log_every=2))
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "the handler is restored"
+    assert torch.load(tmp_path / "stopped" / "checkpoint.pt", weights_only=True)["step"] == 3
+    assert [r["step"] for r in train.read_log(tmp_path / "stopped")] == [2, 3]
+    monkeypatch.setattr(train, "_loss", real_loss)
+    train.fit(tiny(tmp_path, "stopped", steps=5, checkpoint_every=100, log_every=2, resume=True))
+    straight = train.fit(tiny(tmp_path, "straight", steps=5, checkpoint_every=100, log_every=2))
+    assert_same_weights(weights(straight), weights(tmp_path / "stopped"))
+
+
 def test_huge_learning_rate_is_caught(tmp_path):
     with pytest.raises(train.NonFiniteLossError, match="at step"):
         train.fit(tiny(tmp_path, steps=20, lr=1e30, checkpoint_every=100))
