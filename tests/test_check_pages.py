@@ -152,7 +152,7 @@ def test_browser_finds_broken_image_raw_tex_and_undrawn_widget(tmp_path):
         bad = check_pages.check_page(chromium, tmp_path / "bad.html", budget_s=1.0)
         good = check_pages.check_page(chromium, tmp_path / "good.html", budget_s=1.0)
     kinds = sorted({p.split(":")[0].split(" (")[0] for p in bad.problems})
-    assert kinds == ["broken image", "raw TeX in text", "widget not rendered"], bad.problems
+    assert kinds == ["broken image", "raw TeX in text", "request failed", "widget not rendered"], bad.problems
     assert bad.problems.count("broken image: does-not-exist.png") == 1
     assert good.problems == []
 
@@ -168,7 +168,7 @@ def test_browser_reports_javascript_exceptions_and_blocks_the_network(tmp_path):
         report = check_pages.check_page(chromium, tmp_path / "js.html", budget_s=1.0)
     assert any("undefinedFunction" in p for p in report.problems), report.problems
     # Name lookups are blocked, so a CDN script fails even on a machine with a network.
-    assert any("cdn.jsdelivr.net" in note for note in report.notes), report.notes
+    assert any(p.startswith("request failed") and "cdn.jsdelivr.net" in p for p in report.problems), report.problems
 
 
 @pytest.mark.slow

@@ -12,7 +12,9 @@ state), and the resulting DOM is inspected. A page fails when it shows
   error box;
 - a broken image: an <img> whose naturalWidth is 0 after loading;
 - an empty widget area: saved widget views that the widget manager did not draw, or drew with no
-  content or no height.
+  content or no height;
+- a JavaScript exception, or a request the page made that failed (with name lookups blocked, any
+  request to the network fails, so a page that needs a CDN is caught on any machine).
 
 The detection works on HTML alone (``find_problems``): the browser annotates the DOM with what only
 it knows (each image's naturalWidth, each widget area's height) before serialising it. Exit code 1
@@ -183,7 +185,9 @@ def check_page(browser, path: Path, budget_s: float) -> PageReport:
         html = page.evaluate(f"{SETTLE_AND_SERIALISE}({int(budget_s * 1000)})", timeout=budget_s + 60)
         report.problems = find_problems(html)
         report.problems += [f"JavaScript exception: {text[:200]}" for text in page.exceptions]
-        report.notes += [f"request failed: {text}" for text in page.failed_requests]
+        # Offline, every request must be served from the build folder: a failed one is a missing
+        # asset (a font, a script, an image) or a dependency on the network.
+        report.problems += [f"request failed: {text}" for text in page.failed_requests]
     finally:
         page.close()
     report.seconds = time.monotonic() - started

@@ -3,11 +3,16 @@
 (function () {
   var here = document.currentScript ? document.currentScript.src : window.location.href;
 
-  // The manager's stylesheet fetches its icon fonts from the folder require.js believes the
-  // manager's modules came from. Map that module path to the copy served beside this file.
+  // The stylesheets of the manager and of the widget modules fetch their icon fonts from the
+  // folder require.js believes each module came from: "@jupyter-widgets/html-manager/dist/..."
+  // or "@jupyter-widgets/<module>", relative to the page. Map both to the copy beside this file.
   if (window.require && window.require.config) {
+    var manager = new URL("html-manager", here).href;
     window.require.config({
-      paths: { "@jupyter-widgets/html-manager/dist": new URL("html-manager", here).href },
+      paths: {
+        "@jupyter-widgets/html-manager/dist": manager,
+        "@jupyter-widgets": manager,
+      },
     });
   }
 
