@@ -50,7 +50,7 @@ def _as_rgb_batch(item) -> torch.Tensor:
     if isinstance(item, np.ndarray):
         if item.ndim != 3 or item.shape[2] != 3:
             raise ValueError(f"image arrays must have shape (H, W, 3); got {item.shape}")
-        item = torch.from_numpy(np.ascontiguousarray(item)).permute(2, 0, 1)
+        item = torch.from_numpy(np.array(item)).permute(2, 0, 1)  # a copy: the input may be read-only
     if not isinstance(item, torch.Tensor):
         raise TypeError(f"images must be tensors (B, 3, H, W) or (3, H, W), or uint8 arrays (H, W, 3); got {type(item).__name__}")
     if item.dim() == 3:
