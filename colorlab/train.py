@@ -46,7 +46,6 @@ import random
 import signal
 import threading
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
