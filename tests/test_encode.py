@@ -20,11 +20,23 @@ def _golden_ab(golden, dtype=torch.float64):
 @pytest.mark.parametrize("k", [1, 5, 10, 32])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_sparse_matches_brute_force(k, dtype, device):
+    """Everywhere in [-115, 115]²: the same neighbours; weights exact in float64, within 1e-5 in float32."""
     ab = (torch.rand(2, 2, 24, 20, generator=torch.Generator().manual_seed(k)) * 230 - 115).to(device, dtype)
     index, weight = cl.soft_encode_sparse(ab, k=k)
     ref_index, ref_weight = _brute_force(ab, k, cl.SIGMA)
     assert index.shape == weight.shape == (2, k, 24, 20)
     assert index.dtype == torch.int64 and weight.dtype == dtype and index.device.type == device.type
+    assert torch.equal(index, ref_index)
+    assert (weight.double() - ref_weight).abs().max() < (1e-12 if dtype == torch.float64 else 1e-5)
+
+
+@pytest.mark.parametrize("k", [5, 10])
+def test_float32_weights_within_1e6_for_srgb_colours(k, device):
+    rgb = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(k))
+    rgb[0, :, 0, :9] = torch.eye(3).repeat(1, 3)  # the pure primaries, corners of the gamut
+    ab = cl.rgb_to_lab(rgb)[:, 1:].to(device)
+    index, weight = cl.soft_encode_sparse(ab, k=k)
+    ref_index, ref_weight = _brute_force(ab, k, cl.SIGMA)
     assert torch.equal(index, ref_index)
     assert (weight.double() - ref_weight).abs().max() < 1e-6
 
