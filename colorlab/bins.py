@@ -8,8 +8,9 @@ authors' 313 centres (``pts_in_hull.npy`` of their released code), in their orde
     convex hull of the ab projection of the whole sRGB gamut (all L, D65) — equivalently, when the L∞ distance
     from g to that hull is below 10.
 
-The rule has margin: kept points lie at most 9.73 from the hull and rejected points at least 10.12, so the
-sampling density of the gamut does not matter. The derived array ships as ``colorlab/resources/ab_bins.npy`` and
+The rule has margin: with the hull of a 64³ grid of RGB colours, kept points lie at most 9.73 from it and
+rejected points at least 10.07, so the sampling density of the gamut hardly matters (32³ and 128³ grids give
+the same bins). The derived array ships as ``colorlab/resources/ab_bins.npy`` and
 :func:`derive_ab_bins` regenerates it.
 """
 
