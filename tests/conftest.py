@@ -25,3 +25,20 @@ def golden():
 @pytest.fixture(scope="session")
 def authors_bins():
     return np.load(DATA / "pts_in_hull.npy")
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Record every figure the widgets draw instead of displaying it."""
+    from matplotlib.figure import Figure
+
+    from colorlab import widgets
+
+    calls = []
+
+    def record(fig):
+        assert isinstance(fig, Figure)
+        calls.append(fig)
+
+    monkeypatch.setattr(widgets, "_show", record)
+    return calls

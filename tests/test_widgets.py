@@ -9,7 +9,6 @@ matplotlib.use("Agg")
 
 import numpy as np
 import pytest
-from matplotlib.figure import Figure
 
 import colorlab as cl
 from colorlab import plot
@@ -17,18 +16,6 @@ from colorlab import plot
 widgets = pytest.importorskip("ipywidgets")
 from colorlab import widgets as cl_widgets  # noqa: E402
 
-
-@pytest.fixture
-def drawn(monkeypatch):
-    """Record every figure the widgets draw (and the arguments they were drawn with) instead of displaying it."""
-    calls = []
-
-    def record(fig):
-        assert isinstance(fig, Figure)
-        calls.append(fig)
-
-    monkeypatch.setattr(cl_widgets, "_show", record)
-    return calls
 
 
 def spy(monkeypatch, name):

@@ -9,7 +9,6 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 import torch
-from matplotlib.figure import Figure
 from PIL import Image
 
 import colorlab as cl
@@ -18,17 +17,6 @@ from colorlab.models import build_model
 pytest.importorskip("ipywidgets")
 from colorlab import widgets as cl_widgets  # noqa: E402
 
-
-@pytest.fixture
-def drawn(monkeypatch):
-    calls = []
-
-    def record(fig):
-        assert isinstance(fig, Figure)
-        calls.append(fig)
-
-    monkeypatch.setattr(cl_widgets, "_show", record)
-    return calls
 
 
 @pytest.fixture(scope="module")
