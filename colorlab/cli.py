@@ -153,6 +153,18 @@ def _temperature(text: str) -> float:
     return value
 
 
+def _reporting_warnings(command: str, fn, *args, **kwargs):
+    """Run ``fn``, then print each warning it raised as one ``colorlab COMMAND: warning: ...`` line."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fn(*args, **kwargs)
+    for warning in caught:
+        print(f"colorlab {command}: warning: {warning.message}", file=sys.stderr)
+    return result
+
+
 def _load_for_cli(checkpoint, kind: str | None, device: str):
     """The model of ``--checkpoint`` (any kind unless ``kind``), or the committed model of ``kind``."""
     from .pretrained import load_model, load_pretrained
@@ -194,18 +206,12 @@ def _add_colorize(subparsers) -> None:
 
 
 def _colorize(args) -> int:
-    import warnings
-
     from .colorize import colorize_files, expand_inputs, output_paths
 
     output_paths(expand_inputs(args.inputs), args.output)  # bad inputs and outputs fail before the model loads
     model = _load_for_cli(args.checkpoint, None, args.device)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = colorize_files(model, args.inputs, args.output, args.temperature, args.size,
-                                compare=args.side_by_side)
-    for warning in caught:
-        print(f"colorlab colorize: warning: {warning.message}", file=sys.stderr)
+    result = _reporting_warnings("colorize", colorize_files, model, args.inputs, args.output, args.temperature,
+                                 args.size, compare=args.side_by_side)
     written = result["written"]
     where = written[0] if len(written) == 1 else args.output
     extra = f", {len(result['compared'])} comparison images" if result["compared"] else ""
@@ -243,7 +249,6 @@ def _add_evaluate(subparsers) -> None:
 
 
 def _evaluate(args) -> int:
-    import warnings
     from pathlib import Path
 
     from ._atomic import writable_folder
@@ -263,12 +268,8 @@ def _evaluate(args) -> int:
             raise type(error)(f"--json: {error}") from error
     classifier = _load_for_cli(args.checkpoint, "classification", args.device)
     regressor = _load_for_cli(args.regression_checkpoint, "regression", args.device)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = evaluate_folder(args.folder, classifier, regressor, size=args.size, T=args.temperature,
-                                 limit=args.limit, progress=True)
-    for warning in caught:
-        print(f"colorlab evaluate: warning: {warning.message}", file=sys.stderr)
+    result = _reporting_warnings("evaluate", evaluate_folder, args.folder, classifier, regressor, size=args.size,
+                                 T=args.temperature, limit=args.limit, progress=True)
     result["checkpoints"] = {"classification": args.checkpoint or "committed",
                              "regression": args.regression_checkpoint or "committed"}
     print(format_table(result))
