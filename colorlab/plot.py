@@ -46,6 +46,18 @@ def _figure(ncols: int, nrows: int = 1, panel: float = 3.4, height: float | None
     return Figure(figsize=(panel * ncols, (height or panel) * nrows), layout="constrained")
 
 
+def _image_grid(rows, panel: float, height: float | None = None, fontsize: float = 9) -> Figure:
+    """A figure of titled images without axes: ``rows`` is a list of rows, each a list of (title, image)."""
+    fig = _figure(len(rows[0]), len(rows), panel=panel, height=height)
+    axes = np.asarray(fig.subplots(len(rows), len(rows[0]))).reshape(len(rows), len(rows[0]))
+    for ax_row, row in zip(axes, rows):
+        for ax, (title, image) in zip(ax_row, row):
+            ax.imshow(image)
+            ax.set_title(title, fontsize=fontsize)
+            ax.axis("off")
+    return fig
+
+
 def _rgb_tensor(rgb, name: str = "rgb") -> torch.Tensor:
     """A photo as float32 (1, 3, H, W) in [0, 1], from uint8 (H, W, 3) or float (3, H, W) / (1, 3, H, W)."""
     if isinstance(rgb, np.ndarray):
@@ -886,16 +898,10 @@ def colorization_grid(model, photos: Mapping[str, np.ndarray], T: float | None =
         raise ValueError("photos: no photo to show")
     T = T_ANNEALED if T is None else T
     aspect = max(np.asarray(rgb).shape[0] / np.asarray(rgb).shape[1] for rgb in photos.values())
-    fig = _figure(3, len(photos), panel=panel, height=panel * aspect + 0.3)
-    axes = np.asarray(fig.subplots(len(photos), 3)).reshape(len(photos), 3)
-    for row, (name, rgb) in zip(axes, photos.items()):
-        images = (gray_rgb(rgb), colorize_rgb(model, rgb, T=T, size=size), np.asarray(rgb))
-        titles = (f"{name}: input L", f"colorized (T = {T:.2f})", "original")
-        for ax, image, title in zip(row, images, titles):
-            ax.imshow(image)
-            ax.set_title(title, fontsize=9)
-            ax.axis("off")
-    return fig
+    rows = [[(f"{name}: input L", gray_rgb(rgb)),
+             (f"colorized (T = {T:.2f})", colorize_rgb(model, rgb, T=T, size=size)),
+             ("original", np.asarray(rgb))] for name, rgb in photos.items()]
+    return _image_grid(rows, panel=panel, height=panel * aspect + 0.3)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1032,16 +1038,10 @@ def ranked_colorizations(photos: Mapping[str, np.ndarray], colorized: Mapping[st
     n = max(1, min(int(n), len(names) // 2 or 1))
     chosen = [("best", name) for name in names[:n]] + [("worst", name) for name in names[::-1][:n][::-1]
                                                         if name not in names[:n]]
-    fig = _figure(3, len(chosen), panel=panel)
-    axes = np.asarray(fig.subplots(len(chosen), 3)).reshape(len(chosen), 3)
-    for row, (rank, name) in zip(axes, chosen):
-        images = (gray_rgb(photos[name]), colorized[name], np.asarray(photos[name]))
-        titles = (f"{rank}: {name}", f"colorized, {label} {scores[name]:.3g}", "original")
-        for ax, image, title in zip(row, images, titles):
-            ax.imshow(image)
-            ax.set_title(title, fontsize=8)
-            ax.axis("off")
-    return fig
+    rows = [[(f"{rank}: {name}", gray_rgb(photos[name])),
+             (f"colorized, {label} {scores[name]:.3g}", colorized[name]),
+             ("original", np.asarray(photos[name]))] for rank, name in chosen]
+    return _image_grid(rows, panel=panel, fontsize=8)
 
 
 def model_comparison(rgb: np.ndarray, models: Mapping[str, object], T: float | None = None, size: int | None = 256,
@@ -1065,9 +1065,4 @@ def model_comparison(rgb: np.ndarray, models: Mapping[str, object], T: float | N
         decoded = f", T = {T:g}" if getattr(model, "output_kind", None) == "logits" else ""
         images.append((f"{label}{decoded}", colorize_rgb(model, rgb, T=T, size=size)))
     images.append(("original", np.asarray(rgb)))
-    fig = _figure(len(images), panel=panel, height=panel * rgb.shape[0] / rgb.shape[1] + 0.4)
-    for ax, (title, image) in zip(np.atleast_1d(fig.subplots(1, len(images))), images):
-        ax.imshow(image)
-        ax.set_title(title, fontsize=9)
-        ax.axis("off")
-    return fig
+    return _image_grid([images], panel=panel, height=panel * rgb.shape[0] / rgb.shape[1] + 0.4)
