@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ._validate import check_image
 from .bins import NUM_BINS, ab_bins
 from .color import rgb_to_lab
 from .encode import SIGMA, nearest_bin
@@ -171,8 +172,6 @@ def pixel_weights(target: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     Returns:
         (B, H, W) of target's dtype and device.
     """
-    from ._validate import check_image
-
     check_image(target, None, "target")
     if target.shape[1] == 2:
         index = nearest_bin(target)
