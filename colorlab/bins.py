@@ -22,6 +22,7 @@ from importlib import resources
 import numpy as np
 import torch
 
+from ._cache import device_constant
 from .color import lab_to_rgb, rgb_to_lab
 
 #: Number of in-gamut bins Q (paper §2.1).
@@ -134,9 +135,10 @@ def ab_bins(dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
     return torch.tensor(_shipped_bins(), dtype=dtype, device=device)
 
 
-@functools.lru_cache(maxsize=32)
-def cached_ab_bins(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """:func:`ab_bins` kept per dtype and device for hot paths (no host-to-device copy per call). Read only."""
+@device_constant
+def _device_ab_bins(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """:func:`ab_bins` kept per dtype and device for hot paths (no host-to-device copy per call); shared, so
+    callers index or compute from it and never return it."""
     return ab_bins(dtype, device)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from ._cache import device_constant
 from ._validate import check_image
 
 #: XYZ from linear sRGB (sRGB specification; the matrix scikit-image uses).
@@ -28,7 +29,9 @@ _SRGB_ENCODE_BREAK = 0.0031308
 _SRGB_DECODE_BREAK = 0.04045
 
 
+@device_constant
 def _matrices(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """XYZ-from-RGB, its inverse and the white point, built once per dtype and device (shared: never returned)."""
     xyz_from_rgb = torch.tensor(XYZ_FROM_RGB, dtype=torch.float64)
     rgb_from_xyz = torch.linalg.inv(xyz_from_rgb)
     white = torch.tensor(D65_WHITE, dtype=torch.float64)

@@ -16,7 +16,8 @@ nearest true bin, ``w[argmax Z]``. Details follow the authors' released training
 * **Normalisation.** The authors sum over pixels and bins and divide by the batch size; here the loss is the
   mean over pixels (a constant factor h·w smaller, so learning rates differ by that factor).
 
-Everything runs on the batch's device, in batches, with no per-pixel Python.
+Everything runs on the batch's device, in batches, with no per-pixel Python and without waiting for the device
+(no value is read back to the host), so a training step never synchronises with a GPU.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from ._validate import check_image
+from .bins import NUM_BINS
 from .color import rgb_to_lab
 from .encode import SIGMA, SOFT_K, soft_encode_sparse
 from .models import AB_SCALE, OUTPUT_STRIDE, SIZE_MULTIPLE, normalize_l
@@ -80,8 +82,8 @@ def prepare_batch(
         pixel_w = torch.ones_like(index[:, 0], dtype=torch.float32)
     else:
         class_weights = torch.as_tensor(class_weights).to(device=index.device, dtype=torch.float32)
-        if class_weights.dim() != 1 or class_weights.shape[0] <= int(index.max()):
-            raise ValueError(f"class_weights must have shape (NUM_BINS,); got {tuple(class_weights.shape)}")
+        if class_weights.shape != (NUM_BINS,):
+            raise ValueError(f"class_weights must have shape ({NUM_BINS},); got {tuple(class_weights.shape)}")
         pixel_w = class_weights[index[:, 0]]
     if grey_threshold is not None:
         has_colour = ab.abs().amax(dim=(1, 2, 3)) > grey_threshold  # (B,)
