@@ -7,8 +7,9 @@ training layer uses k = 10 (``NNEncode(10, 5.)``); both are supported.
 The search is exact and needs no tree: the ab plane is cut into square cells of side 2.5, and for every cell a
 table lists the bins that can be among the k nearest of any point in it (a bin qualifies when its nearest
 distance to the cell is at most the k-th smallest farthest distance). Each pixel then compares itself with a
-dozen candidates instead of 313, in a few vectorised tensor operations that run on any device without host
-round trips.
+dozen candidates instead of 313: one row of precomputed coefficients per cell gives all twelve squared distances
+in two fused multiply-adds, and ``topk`` keeps the k smallest. A few vectorised tensor operations, on any
+device, without host round trips.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import functools
 import numpy as np
 import torch
 
+from ._cache import device_constant
 from ._validate import check_image
 from .bins import NUM_BINS, ab_bins
 
@@ -52,39 +54,47 @@ def _candidate_table(k: int) -> np.ndarray:
     for cell, row in enumerate(is_candidate):
         found = np.flatnonzero(row)
         table[cell, : found.size] = found
+    table.setflags(write=False)
     return table
 
 
-@functools.lru_cache(maxsize=32)
-def _device_tables(k: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Candidate table transposed to (C, cells), and the candidates' a and b relative to their cell's corner.
+@device_constant
+def _device_tables(k: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Per cell and candidate, each (cells, C): the candidate bin, and the coefficients of its squared distance.
 
-    Relative coordinates keep every number small, so float32 distances are as exact as the brute force's.
+    For a point p in a cell with centre m and a candidate bin c, write q = p − m and r = c − m; then
+    |p − c|² = |r|² − 2 r·q + |q|². The tables hold |r|², −2 r_a and −2 r_b (in ``dtype``); |q|² is the same for
+    every candidate of the point, so it is left out. Every number stays small (|r| of a few grid steps, |q| ≤ 1.8),
+    so float32 ranks and weighs the candidates as exactly as the brute force does.
     """
-    table = torch.from_numpy(_candidate_table(k))
+    table = torch.tensor(_candidate_table(k))
     padded_bins = torch.cat([ab_bins(torch.float64), torch.full((1, 2), 1e4, dtype=torch.float64)])
-    corner = -_TABLE_LIMIT + _CELL * torch.arange(_CELLS_PER_AXIS, dtype=torch.float64)
-    corner_a, corner_b = torch.meshgrid(corner, corner, indexing="ij")
-    relative = padded_bins[table] - torch.stack([corner_a.reshape(-1), corner_b.reshape(-1)], dim=1)[:, None]
-    move = lambda x: x.T.contiguous().to(device=device)  # noqa: E731
-    return move(table), move(relative[..., 0]).to(dtype), move(relative[..., 1]).to(dtype)
+    centre = -_TABLE_LIMIT + _CELL * (torch.arange(_CELLS_PER_AXIS, dtype=torch.float64) + 0.5)
+    centre_a, centre_b = torch.meshgrid(centre, centre, indexing="ij")
+    r = padded_bins[table] - torch.stack([centre_a.reshape(-1), centre_b.reshape(-1)], dim=1)[:, None]
+    coefficients = (r.square().sum(-1), -2.0 * r[..., 0], -2.0 * r[..., 1])
+    return (table.to(device), *(c.to(device=device, dtype=dtype).contiguous() for c in coefficients))
 
 
 def _knn(a: torch.Tensor, b: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Exact k nearest bins of the points (a, b), each (N,): (index int64 (k, N), squared distance (k, N)),
-    nearest first."""
-    table, rel_a, rel_b = _device_tables(k, a.dtype, a.device)
+    """Exact k nearest bins of the points (a, b), each (N,), nearest first: (index int64 (N, k), key (N, k)).
+
+    ``key`` is the squared distance minus |q|², a constant per point (see :func:`_device_tables`): differences
+    of keys are differences of squared distances.
+    """
+    table, r2, ra, rb = _device_tables(k, a.dtype, a.device)
     a = a.clamp(-_TABLE_LIMIT, _TABLE_LIMIT - 1e-3)
     b = b.clamp(-_TABLE_LIMIT, _TABLE_LIMIT - 1e-3)
     cell_a = ((a + _TABLE_LIMIT) * (1.0 / _CELL)).long().clamp_(0, _CELLS_PER_AXIS - 1)
     cell_b = ((b + _TABLE_LIMIT) * (1.0 / _CELL)).long().clamp_(0, _CELLS_PER_AXIS - 1)
+    qa = a - (cell_a * _CELL + (_CELL / 2 - _TABLE_LIMIT))  # the point relative to its cell's centre
+    qb = b - (cell_b * _CELL + (_CELL / 2 - _TABLE_LIMIT))
     cell = cell_a * _CELLS_PER_AXIS + cell_b
-    # The point relative to its cell's corner, then its squared distance to each of the C candidates: (C, N).
-    da = rel_a[:, cell].sub_(a - (cell_a * _CELL - _TABLE_LIMIT))
-    db = rel_b[:, cell].sub_(b - (cell_b * _CELL - _TABLE_LIMIT))
-    dist2 = da.mul_(da).addcmul_(db, db)
-    dist2, order = torch.topk(dist2, k, dim=0, largest=False, sorted=True)
-    return table.reshape(-1)[order * table.shape[1] + cell], dist2
+    # Each pixel's row of candidates (contiguous in memory), then |r|² − 2 r·q for each: (N, C).
+    key = torch.addcmul(r2.index_select(0, cell), ra.index_select(0, cell), qa[:, None])
+    key = key.addcmul_(rb.index_select(0, cell), qb[:, None])
+    key, order = torch.topk(key, k, dim=1, largest=False, sorted=True)
+    return table.view(-1)[order + (cell * table.shape[1])[:, None]], key
 
 
 def _planes(ab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -110,7 +120,8 @@ def soft_encode_sparse(ab: torch.Tensor, k: int = SOFT_K, sigma: float = SIGMA) 
     Returns:
         ``(index, weight)``, each (B, k, H, W) on ab's device: int64 bin indices sorted by distance
         (``index[:, 0]`` is the nearest bin) and weights of ab's dtype that sum to 1 over dim 1. Together they
-        are the soft target Z of the paper with its k non-zero entries.
+        are the soft target Z of the paper with its k non-zero entries. Both are views of (B, H, W, k) memory
+        (the k values of a pixel side by side), not contiguous in the (B, k, H, W) order.
 
     Precision: the neighbours are exact. Distances are computed relative to the corner of each pixel's cell,
     so in float32 the weights are within 1e-6 of the exact ones for every ab an sRGB colour can have; for ab
@@ -124,12 +135,11 @@ def soft_encode_sparse(ab: torch.Tensor, k: int = SOFT_K, sigma: float = SIGMA) 
     check_image(ab, 2, "ab")
     _check_k_sigma(k, sigma)
     batch, _, height, width = ab.shape
-    a, b = _planes(ab)
-    index, dist2 = _knn(a, b, k)
-    # Subtracting the nearest distance keeps exp() finite however far ab is from every bin.
-    weight = torch.exp((dist2[:1] - dist2) * (0.5 / sigma**2))
-    weight = weight / weight.sum(dim=0, keepdim=True)
-    to_image = lambda x: x.reshape(k, batch, height, width).transpose(0, 1)  # noqa: E731
+    index, key = _knn(*_planes(ab), k)
+    # Differences of squared distances; relative to the nearest, exp() stays finite however far ab is from the bins.
+    weight = torch.exp((key[:, :1] - key) * (0.5 / sigma**2))
+    weight = weight / weight.sum(dim=1, keepdim=True)
+    to_image = lambda x: x.view(batch, height, width, k).permute(0, 3, 1, 2)  # noqa: E731
     return to_image(index), to_image(weight)
 
 
@@ -160,4 +170,4 @@ def nearest_bin(ab: torch.Tensor) -> torch.Tensor:
     """
     check_image(ab, 2, "ab")
     batch, _, height, width = ab.shape
-    return _knn(*_planes(ab), 1)[0].reshape(batch, height, width)
+    return _knn(*_planes(ab), 1)[0].view(batch, height, width)
