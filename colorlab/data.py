@@ -29,9 +29,16 @@ Randomness
 Crops and flips of item ``i`` are drawn from ``numpy.random.default_rng(SeedSequence([seed, epoch, i]))``. The
 same seed, epoch and index give the same crop in any worker and with any number of workers, which makes runs
 reproducible and a resumed run see exactly the crops it would have seen. Call :meth:`ImageFolder.set_epoch` at the
-start of every epoch (as with ``DistributedSampler.set_epoch``) to get new crops; with the DataLoader's default
-``persistent_workers=False`` the workers receive the new epoch when the next epoch's iterator starts. With
-``repeat > 1`` every copy of an image has its own index, hence its own crop, within an epoch.
+start of every epoch (as with ``DistributedSampler.set_epoch``) to get new crops; the epoch is kept in shared
+memory, so DataLoader workers see it too, ``persistent_workers=True`` included. With ``repeat > 1`` every copy of
+an image has its own index, hence its own crop, within an epoch.
+
+Speed
+-----
+A GPU trains ECCV16 on thousands of crops per second, so decoding must be cheap. :func:`load_crop` cuts the crop
+from the decoded Pillow image without full-size copies, and decodes a JPEG much larger than the crop at a reduced
+size (Pillow's ``draft``); ``colorlab prepare`` (:mod:`colorlab.prepare`) resizes a folder once, as the paper's
+authors did, so that every image is small to decode.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageOps
 
 #: File extensions read by :func:`list_images` (compared case-insensitively).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
@@ -218,22 +225,101 @@ def load_rgb(path) -> np.ndarray:
             conversion, or has more than ``PIL.Image.MAX_IMAGE_PIXELS`` pixels (a decompression bomb; raise
             that Pillow setting to read larger files).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"path: image file {str(path)!r} does not exist")
+    path = _existing_file(path)
     try:
         with _open_checked(path) as im:
             im.load()
-            try:
-                oriented = ImageOps.exif_transpose(im)
-            except Exception:  # a broken EXIF block must not lose otherwise good pixels
-                oriented = im
-            rgb = _to_rgb_array(oriented)
+            rgb = _to_rgb_array(_upright(im))
     except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, struct.error, ... on bad data
         raise UnreadableImageError(f"cannot decode image {str(path)!r}: {type(error).__name__}: {error}") from error
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 1 or rgb.shape[1] < 1:
         raise UnreadableImageError(f"cannot decode image {str(path)!r}: got an array of shape {rgb.shape}")
     return np.ascontiguousarray(rgb)
+
+
+def _existing_file(path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"path: image file {str(path)!r} does not exist")
+    return path
+
+
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation tag (1: upright), read from the header; 1 when the EXIF block is missing or broken."""
+    try:
+        return int(im.getexif().get(ExifTags.Base.Orientation, 1))
+    except Exception:  # a broken EXIF block must not lose otherwise good pixels
+        return 1
+
+
+def _upright(im: Image.Image) -> Image.Image:
+    """The loaded image with its EXIF orientation applied (the same image, not a copy, when already upright)."""
+    if _orientation(im) == 1:
+        return im
+    try:
+        return ImageOps.exif_transpose(im)
+    except Exception:
+        return im
+
+
+def _rgb_image(im: Image.Image) -> Image.Image:
+    """A decoded image as an 8-bit RGB Pillow image, converted as :func:`load_rgb` converts (no copy for RGB)."""
+    if im.mode == "RGB" and "transparency" not in im.info:
+        return im
+    return Image.fromarray(_to_rgb_array(im))
+
+
+def _draft_factor(region_side: float, size: int) -> int:
+    """The largest JPEG reduction (8, 4, 2, else 1) that keeps at least ``size`` pixels across ``region_side``."""
+    return next((f for f in (8, 4, 2) if region_side >= f * size), 1)
+
+
+def load_crop(path, size: int = CROP_SIZE, rng: np.random.Generator | None = None, scale=CROP_SCALE,
+              ratio=CROP_RATIO) -> np.ndarray:
+    """Decode the image at ``path`` and cut one square crop of side ``size``, as fast as decoding allows.
+
+    With ``rng`` this is :func:`random_resized_crop` of :func:`load_rgb`'s image (the same region, drawn from
+    ``rng`` in the same way), else :func:`center_crop` of it. It is faster in two ways:
+
+    - the region is cut and resized on the decoded Pillow image, with no full-size array made on the way;
+    - a JPEG whose region is at least twice ``size`` across is decoded at 1/2, 1/4 or 1/8 of its size (Pillow's
+      draft mode, libjpeg's DCT scaling): the largest reduction that still leaves ``size`` pixels or more across
+      the region, so the crop is a downscale of what was decoded, never an upscale. The pixels then differ
+      slightly from a full decode followed by the resize.
+
+    Args:
+        path: a file path (str or path-like).
+        size: side of the output in pixels.
+        rng: the ``numpy.random.Generator`` of a random crop; None for the central crop.
+        scale, ratio: see :func:`random_crop_box`.
+
+    Returns:
+        uint8 numpy (size, size, 3).
+
+    Raises:
+        FileNotFoundError, UnreadableImageError: as :func:`load_rgb`.
+    """
+    path, size = _existing_file(path), _check_size(size)
+    try:
+        with _open_checked(path) as im:
+            width, height = (im.height, im.width) if _orientation(im) in (5, 6, 7, 8) else im.size
+            if rng is None:
+                side = min(width, height)
+                left, top = (width - side) // 2, (height - side) // 2
+                box = (left, top, left + side, top + side)
+            else:
+                box = random_crop_box(height, width, rng, scale, ratio)
+            factor = _draft_factor(min(box[2] - box[0], box[3] - box[1]), size)
+            if factor > 1:
+                im.draft(im.mode, (im.width // factor, im.height // factor))
+            im.load()
+            rgb = _rgb_image(_upright(im))
+            sx, sy = rgb.width / width, rgb.height / height
+            crop = rgb.resize((size, size), Image.Resampling.BILINEAR,
+                              box=(box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy))
+            return np.asarray(crop, dtype=np.uint8)
+    except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, struct.error, ... on bad data
+        raise UnreadableImageError(f"cannot decode image {str(path)!r}: {type(error).__name__}: {error}") from error
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -384,24 +470,31 @@ class _CropDataset(torch.utils.data.Dataset):
         self.repeat = int(repeat)
         self.scale = tuple(scale)
         self.ratio = tuple(ratio)
-        self.epoch = 0
+        # Shared memory: DataLoader workers, persistent ones included, see every set_epoch of the main process.
+        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
 
     # subclasses provide these
     def _num_sources(self) -> int:
         raise NotImplementedError
 
-    def _load_source(self, i: int) -> np.ndarray:
+    def _crop_source(self, i: int, rng: np.random.Generator | None) -> np.ndarray:
+        """Source ``i`` cut to (crop, crop, 3) uint8: a random resized crop drawn from ``rng``, or the central one."""
         raise NotImplementedError
+
+    @property
+    def epoch(self) -> int:
+        """The epoch in the seed of every crop (see :meth:`set_epoch`)."""
+        return int(self._epoch)
 
     def set_epoch(self, epoch: int) -> None:
         """Use ``epoch`` (a non-negative int) in the seed of every crop from now on.
 
-        Call it before creating each epoch's DataLoader iterator. Workers hold a copy of the data set made when
-        the iterator starts, so with ``persistent_workers=True`` they keep the epoch they started with.
+        Call it before creating each epoch's DataLoader iterator. The epoch lives in shared memory, so workers,
+        including ``persistent_workers``, use it from the next item they make.
         """
         if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
             raise ValueError(f"epoch must be a non-negative int; got {epoch!r}")
-        self.epoch = int(epoch)
+        self._epoch.fill_(int(epoch))
 
     def item_rng(self, index: int) -> np.random.Generator:
         """The generator that draws item ``index``'s crop and flip: seeded by (seed, epoch, index)."""
@@ -418,12 +511,10 @@ class _CropDataset(torch.utils.data.Dataset):
         if not -n <= index < n:
             raise IndexError(f"index {index} out of range for a data set of {n} items")
         index = int(index) % n
-        rgb = self._load_source(index % self._num_sources())
-        if self.train:
-            rng = self.item_rng(index)
-            out = random_hflip(random_resized_crop(rgb, self.crop, rng, self.scale, self.ratio), rng)
-        else:
-            out = center_crop(rgb, self.crop)
+        rng = self.item_rng(index) if self.train else None
+        out = self._crop_source(index % self._num_sources(), rng)
+        if rng is not None:
+            out = random_hflip(out, rng)
         return torch.from_numpy(np.ascontiguousarray(out.transpose(2, 0, 1)))
 
 
@@ -500,14 +591,17 @@ class ImageFolder(_CropDataset):
     def _num_sources(self) -> int:
         return len(self.paths)
 
-    def _load_source(self, i: int) -> np.ndarray:
+    def _crop_source(self, i: int, rng: np.random.Generator | None) -> np.ndarray:
         n = len(self.paths)
+        start = None if rng is None else rng.bit_generator.state
         for step in range(n):
             j = (i + step) % n
             if self._failed[j]:
                 continue
+            if rng is not None:  # a failed attempt's draws must not change the crop of the file used instead
+                rng.bit_generator.state = start
             try:
-                return load_rgb(self.paths[j])
+                return load_crop(self.paths[j], self.crop, rng, self.scale, self.ratio)
             except (UnreadableImageError, OSError) as error:
                 self._failed[j] = True
                 warnings.warn(f"skipping unreadable image: {error}", SkippedImageWarning, stacklevel=3)
@@ -579,8 +673,10 @@ class SamplePhotos(_CropDataset):
     def _num_sources(self) -> int:
         return len(self._photos)
 
-    def _load_source(self, i: int) -> np.ndarray:
-        return self._photos[i]
+    def _crop_source(self, i: int, rng: np.random.Generator | None) -> np.ndarray:
+        if rng is None:
+            return center_crop(self._photos[i], self.crop)
+        return random_resized_crop(self._photos[i], self.crop, rng, self.scale, self.ratio)
 
     def __repr__(self) -> str:
         return f"SamplePhotos(names={self.names}, crop={self.crop}, train={self.train}, repeat={self.repeat})"

@@ -228,6 +228,60 @@ def test_exif_orientation_is_applied(tmp_path):
     assert out[35, 10, 2] > 200 and out[35, 10, 0] < 60
 
 
+def _smooth(height: int, width: int, seed: int = 0) -> np.ndarray:
+    coarse = np.random.default_rng(seed).integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    return np.asarray(Image.fromarray(coarse).resize((width, height), Image.Resampling.BICUBIC))
+
+
+@pytest.mark.parametrize("suffix, size", [(".png", 32), (".jpg", 64)])  # no JPEG region twice the crop: no draft
+def test_load_crop_cuts_the_same_region_as_a_full_decode(tmp_path, suffix, size):
+    Image.fromarray(_smooth(90, 120)).save(tmp_path / f"photo{suffix}")
+    path = tmp_path / f"photo{suffix}"
+    for seed in range(5):
+        expected = random_resized_crop(load_rgb(path), size, np.random.default_rng(seed))
+        np.testing.assert_array_equal(data.load_crop(path, size, np.random.default_rng(seed)), expected)
+    np.testing.assert_array_equal(data.load_crop(path, size), center_crop(load_rgb(path), size))
+
+
+def test_load_crop_decodes_large_jpegs_at_a_reduced_size(tmp_path, monkeypatch):
+    """A JPEG 8 times larger than its crop's region needs is decoded at 1/8: the crop hardly changes."""
+    Image.fromarray(_smooth(1200, 1600)).save(tmp_path / "big.jpg", quality=95)
+    from PIL import JpegImagePlugin
+
+    drafts = []
+    real_draft = JpegImagePlugin.JpegImageFile.draft
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft",
+                        lambda im, mode, size: drafts.append(size) or real_draft(im, mode, size))
+    for seed in range(3):
+        crop = data.load_crop(tmp_path / "big.jpg", 64, np.random.default_rng(seed))
+        full = random_resized_crop(load_rgb(tmp_path / "big.jpg"), 64, np.random.default_rng(seed))
+        assert crop.shape == (64, 64, 3) and np.abs(crop.astype(int) - full).mean() < 3
+    assert drafts and all(size[0] <= 1600 // 4 for size in drafts), "decoded at 1/4 or 1/8 of its size"
+    drafts.clear()
+    data.load_crop(tmp_path / "big.jpg", 700, np.random.default_rng(0))  # a crop as large as the image: no draft
+    assert not drafts
+
+
+def test_load_crop_applies_the_exif_orientation(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(_smooth(600, 800)).save(tmp_path / "turned.jpg", quality=95, exif=exif)
+    upright = load_rgb(tmp_path / "turned.jpg")
+    assert upright.shape == (800, 600, 3)
+    for rng in (None, np.random.default_rng(1)):
+        expected = (center_crop(upright, 48) if rng is None else
+                    random_resized_crop(upright, 48, np.random.default_rng(1)))
+        assert np.abs(data.load_crop(tmp_path / "turned.jpg", 48, rng).astype(int) - expected).mean() < 3
+
+
+def test_load_crop_errors(tmp_path):
+    write_truncated_jpeg(tmp_path / "truncated.jpg")
+    with pytest.raises(UnreadableImageError, match="truncated.jpg"):
+        data.load_crop(tmp_path / "truncated.jpg", 16)
+    with pytest.raises(FileNotFoundError):
+        data.load_crop(tmp_path / "missing.jpg", 16)
+
+
 def test_unreadable_files_raise_a_clear_error(tmp_path):
     write_truncated_jpeg(tmp_path / "truncated.jpg")
     (tmp_path / "text.jpg").write_text("this is not a JPEG\n" * 20)
@@ -492,6 +546,20 @@ def test_data_loader_with_spawned_workers_counts_skips(mixed_folder):
     batches = _batches(dataset, num_workers=2, context="spawn")
     assert sum(len(b) for b in batches) == 6
     assert dataset.num_skipped == 2
+
+
+@pytest.mark.slow
+def test_persistent_workers_see_every_new_epoch():
+    """The epoch lives in shared memory: workers that persist across epochs crop with the current one."""
+    photos = SamplePhotos(crop=16, names=["chelsea", "coffee"], repeat=2)
+    loader = torch.utils.data.DataLoader(photos, batch_size=4, num_workers=1, persistent_workers=True)
+    for epoch in (0, 1, 2):
+        photos.set_epoch(epoch)
+        batch = next(iter(loader))
+        torch.testing.assert_close(batch, torch.stack([photos[i] for i in range(4)]), rtol=0, atol=0)
+        assert photos.epoch == epoch
+    photos.set_epoch(0)
+    assert not torch.equal(batch, torch.stack([photos[i] for i in range(4)]))
 
 
 def test_sample_photos_through_a_data_loader():
