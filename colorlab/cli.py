@@ -15,7 +15,6 @@ Also runs as ``python -m colorlab.cli``, which is what ``torchrun`` needs::
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 
 #: Command-line spellings of None for options whose value may be None.
@@ -25,29 +24,6 @@ _NONE_WORDS = ("none", "None", "null", "~")
 # ----------------------------------------------------------------------------------------------------------
 # train
 # ----------------------------------------------------------------------------------------------------------
-
-
-def _field_help() -> dict[str, str]:
-    """First sentence of each attribute's description in :class:`colorlab.train.TrainConfig`'s docstring."""
-    from .train import TrainConfig
-
-    text = TrainConfig.__doc__.split("Attributes:", 1)[1]
-    helps, name = {}, None
-    for line in text.splitlines():
-        match = re.match(r"^ {8}(\w+(?:, \w+)*): (.*)$", line)
-        if match:
-            names, name = match.group(1).split(", "), match.group(1)
-            for n in names:
-                helps[n] = match.group(2)
-            current = names
-        elif name and line.startswith(" " * 12):
-            for n in current:
-                helps[n] += " " + line.strip()
-    def plain(text: str) -> str:  # reST roles and literals → plain text
-        text = re.sub(r":\w+:`~?([^`]+)`", r"\1", text)
-        return text.replace("``", "").replace("%", "%%")
-
-    return {n: plain(h.split(". ")[0].rstrip(".") + ".") for n, h in helps.items()}
 
 
 def _optional(value: str):
@@ -65,7 +41,9 @@ def _holdout(values: list[str]):
 
 
 def _add_train(subparsers) -> None:
-    from .train import AMP_MODES, MODEL_NAMES, PRIOR_KINDS, TrainConfig
+    import dataclasses
+
+    from .train import TrainConfig
 
     parser = subparsers.add_parser(
         "train",
@@ -78,29 +56,28 @@ def _add_train(subparsers) -> None:
         argument_default=argparse.SUPPRESS,  # only flags given on the command line override the config
     )
     parser.add_argument("--config", metavar="YAML", help="a configuration file, e.g. configs/smoke.yaml")
-    helps = _field_help()
     special = {
         "data_dir": dict(type=_optional, metavar="DIR"),
         "run_dir": dict(type=_optional, metavar="DIR"),
         "steps": dict(type=_optional, metavar="N"),
         "epochs": dict(type=_optional, metavar="N"),
-        "model": dict(choices=MODEL_NAMES),
-        "prior": dict(choices=PRIOR_KINDS),
-        "amp": dict(choices=AMP_MODES),
+        "workers": dict(type=_optional, metavar="N"),
         "lr_decay_steps": dict(nargs="*", metavar="STEP"),
         "betas": dict(nargs=2, metavar=("BETA1", "BETA2")),
         "holdout": dict(nargs="+", type=str, metavar="FRACTION_OR_NAME"),
     }
-    for field in TrainConfig.field_names():
-        flag = "--" + field.replace("_", "-")
-        default = getattr(TrainConfig, field)
+    for field in dataclasses.fields(TrainConfig):  # each field's help and choices come from its metadata
+        name, default = field.name, field.default
         # papermill's spelling (--batch_size) is accepted too; booleans keep one spelling (--resume/--no-resume)
-        flags = [flag] if "_" not in field or isinstance(default, bool) else [flag, "--" + field]
-        options = dict(help=f"{helps.get(field, '')} (default: {default!r})", dest=field)
+        flags = ["--" + name.replace("_", "-")] + (["--" + name] if "_" in name and default not in (True, False) else [])
+        help_text = field.metadata["help"].replace("%", "%%")
+        options = dict(help=f"{help_text} (default: {default!r})", dest=name)
         if isinstance(default, bool):
             options.update(action=argparse.BooleanOptionalAction)
+        elif "choices" in field.metadata:
+            options.update(choices=field.metadata["choices"])
         else:
-            options.update(special.get(field, dict(metavar=field.upper())))
+            options.update(special.get(name, dict(metavar=name.upper())))
         parser.add_argument(*flags, **options)
     parser.set_defaults(handler=_train)
 

@@ -1,9 +1,10 @@
-"""Export the last checkpoint of a training run as one of the book's pretrained files (float16 weights).
+"""Export the last checkpoint of a training run as one of the book's model files (float16 weights).
 
     python models/export.py RUN_DIR OUT.pt
 
-The file holds the model's config, its float16 state dict and a little metadata (steps, training time, the run's
-configuration), and loads with ``colorlab.load_pretrained(kind, checkpoint=OUT.pt)``.
+The file is a colorlab checkpoint without the training state (colorlab.train.checkpoint): the model's config, its
+float16 weights, and how it was trained (steps, training time, the run's configuration). It loads with
+``colorlab.load_pretrained(kind, checkpoint=OUT.pt)``.
 """
 
 from __future__ import annotations
@@ -21,13 +22,9 @@ def main(argv=None) -> int:
         return 2
     run_dir, out = argv
     model, checkpoint = cl.load_checkpoint(run_dir)
-    meta = {
-        "steps": int(checkpoint["step"]),
-        "train_seconds": float(checkpoint.get("elapsed", 0.0)),
-        "train_config": dict(checkpoint["config"]),
-    }
-    path = save_pretrained(model, out, meta)
-    print(f"{path}: {cl.count_parameters(model):,} parameters, step {meta['steps']}")
+    path = save_pretrained(model, out, checkpoint["meta"], step=checkpoint["step"], elapsed=checkpoint["elapsed"],
+                           train_config=checkpoint["train_config"])
+    print(f"{path}: {cl.count_parameters(model):,} parameters, step {checkpoint['step']}")
     return 0
 
 

@@ -136,7 +136,7 @@ def test_colorize_bad_checkpoints(capsys, models_dir, photos, tmp_path):
 
     other = tmp_path / "other_architecture.pt"
     obj = torch.load(models_dir / "classification.pt", weights_only=True)
-    obj["config"]["name"] = "seed"  # conv8 of the seed network has other shapes
+    obj["model_config"]["name"] = "seed"  # conv8 of the seed network has other shapes
     torch.save(obj, other)
     code, _, err = run(capsys, "colorize", photos / "cat.png", "-o", target, "--checkpoint", other)
     assert_one_error_line(code, err, "colorize", "do not fit the architecture")

@@ -24,6 +24,20 @@ def test_every_config_field_has_a_flag():
         assert "--" + field.replace("_", "-") in flags
 
 
+def test_every_field_has_help_and_train_help_shows_it(capsys):
+    """The help text lives in each field's metadata; ``colorlab train --help`` shows all of it."""
+    helps = TrainConfig.field_help()
+    assert list(helps) == list(TrainConfig.field_names())
+    short = [name for name, text in helps.items() if len(text.split()) < 5]
+    assert not short, f"fields without a real help text: {short}"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--help"])
+    assert exit_info.value.code == 0
+    shown = "".join(capsys.readouterr().out.split())  # argparse re-wraps the text, breaking lines at hyphens too
+    for name, text in helps.items():
+        assert f"--{name.replace('_', '-')}" in shown and "".join(text.split()) in shown, name
+
+
 def test_flags_override_the_config_file(tmp_path, capsys):
     run_dir = tmp_path / "run"
     status = main(["train", "--config", SMOKE, *TINY_FLAGS, "--steps", "2", "--run-dir", str(run_dir),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import torch
+from pathlib import Path
 
 import pytest
+import torch
 
 from colorlab import pretrained
 from colorlab.models import build_model
+from colorlab.train.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, MODEL_KEYS, read_checkpoint
 from colorlab.pretrained import (
     PRETRAINED_FILES,
     CheckpointError,
@@ -18,6 +20,7 @@ from colorlab.pretrained import (
 )
 
 WIDTH = 0.0625
+MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
 @pytest.fixture
@@ -46,10 +49,10 @@ def small_model(name="eccv16", seed=0):
                                        ("regression", "regression")])
 def test_save_then_load_pretrained_round_trip(models_dir, kind, name):
     model = small_model(name)
-    save_pretrained(model, models_dir / PRETRAINED_FILES[kind], meta={"steps": 3, "note": "test"})
+    save_pretrained(model, models_dir / PRETRAINED_FILES[kind], meta={"note": "test"}, step=3, elapsed=1.5)
     loaded = load_pretrained(kind)
     assert type(loaded) is type(model) and loaded.config == model.config
-    assert loaded.checkpoint_meta == {"steps": 3, "note": "test"}
+    assert loaded.checkpoint_meta == {"steps": 3, "train_seconds": 1.5, "train_config": None, "note": "test"}
     assert loaded.checkpoint_path == str(models_dir / PRETRAINED_FILES[kind])
     assert not loaded.training
     assert next(loaded.parameters()).dtype == torch.float32
@@ -67,9 +70,10 @@ def test_save_then_load_pretrained_round_trip(models_dir, kind, name):
 def test_pretrained_file_is_float16_and_weights_only(models_dir):
     path = save_pretrained(small_model(), models_dir / "classification.pt")
     obj = torch.load(path, weights_only=True)
-    assert obj["format"] == pretrained.PRETRAINED_FORMAT
-    assert obj["config"] == {"name": "eccv16", "width": WIDTH, "dilation": 2}
-    floats = [v for v in obj["state_dict"].values() if v.is_floating_point()]
+    assert (obj["format"], obj["version"]) == (CHECKPOINT_FORMAT, CHECKPOINT_VERSION)
+    assert set(obj) == set(MODEL_KEYS), "a model file has the keys of every checkpoint, no training state"
+    assert obj["model_config"] == {"name": "eccv16", "width": WIDTH, "dilation": 2}
+    floats = [v for v in obj["model"].values() if v.is_floating_point()]
     assert floats and all(v.dtype == torch.float16 for v in floats)
     assert not list(models_dir.glob("*.tmp"))
 
@@ -131,7 +135,7 @@ class Payload:
 
 def test_unsafe_pickle_is_refused(models_dir):
     path = models_dir / "classification.pt"
-    torch.save({"format": pretrained.PRETRAINED_FORMAT, "payload": Payload()}, path)
+    torch.save({"format": CHECKPOINT_FORMAT, "payload": Payload()}, path)
     with pytest.raises(CheckpointError, match="not a readable"):
         load_pretrained("classification")
 
@@ -139,23 +143,25 @@ def test_unsafe_pickle_is_refused(models_dir):
 def test_weights_of_another_architecture(models_dir):
     path = save_pretrained(small_model(), models_dir / "classification.pt")
     obj = torch.load(path, weights_only=True)
-    obj["config"]["width"] = WIDTH * 2  # config says one width, weights are another
+    obj["model_config"]["width"] = WIDTH * 2  # config says one width, weights are another
     torch.save(obj, path)
-    with pytest.raises(CheckpointError, match="do not fit the architecture"):
+    with pytest.raises(CheckpointError, match="do not fit the architecture it names \\('eccv16', width 0.125\\)"):
         load_pretrained("classification")
-    obj["config"] = {"name": "resnet50", "width": 1.0}
+    obj["model_config"] = {"name": "resnet50", "width": 1.0}
     torch.save(obj, path)
     with pytest.raises(CheckpointError, match="cannot build"):
         load_model(path)
 
 
-def test_a_training_checkpoint_layout_loads(tmp_path):
-    """Checkpoints of colorlab.train.fit hold the weights under "model" and model.config under "model_config"."""
+def test_a_checkpoint_with_training_state_loads_as_a_model(tmp_path):
+    """Training checkpoints and model files are one format: the reader ignores the training state."""
+    from colorlab.train.checkpoint import atomic_save, model_checkpoint
+
     model = small_model("regression", seed=2)
     path = tmp_path / "checkpoint.pt"
-    torch.save({"model": model.state_dict(), "model_config": dict(model.config), "step": 4}, path)
+    atomic_save({**model_checkpoint(model, step=4), "optimizer": {}, "epoch": 1}, path)
     loaded = load_model(path, kind="regression")
-    assert loaded.checkpoint_meta == {"steps": 4}
+    assert loaded.checkpoint_meta["steps"] == 4
     for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
         assert torch.equal(a, b)
     with pytest.raises(CheckpointError, match="holds a regression model"):
@@ -190,3 +196,48 @@ def test_a_run_folder_of_fit_loads_and_exports(tmp_path):
     again = load_model(exported, kind="regression")
     for a, b in zip(model.state_dict().values(), again.state_dict().values()):
         torch.testing.assert_close(b.float(), a.half().float() if a.is_floating_point() else a.float())
+
+
+@pytest.mark.slow
+def test_export_script_writes_a_model_file_of_a_run(tmp_path):
+    """models/export.py RUN_DIR OUT.pt: the file the book's models are made with."""
+    import runpy
+
+    from colorlab.train import TrainConfig, fit
+
+    run_dir = fit(TrainConfig.from_dict({}, model="eccv16", width=WIDTH, image_size=32, batch_size=2, steps=2,
+                                        device="cpu", workers=0, holdout=["chelsea"], log_every=1,
+                                        run_dir=str(tmp_path / "run")))
+    export = runpy.run_path(str(MODELS / "export.py"))
+    assert export["main"]([str(run_dir), str(tmp_path / "out.pt")]) == 0
+    model = load_pretrained("classification", checkpoint=tmp_path / "out.pt")
+    meta = model.checkpoint_meta
+    assert meta["steps"] == 2 and meta["train_config"]["width"] == WIDTH and meta["train_seconds"] > 0
+    assert set(torch.load(tmp_path / "out.pt", weights_only=True)) == set(MODEL_KEYS)
+
+
+def test_the_committed_models_are_in_the_current_format():
+    for kind, file in PRETRAINED_FILES.items():
+        checkpoint = read_checkpoint(MODELS / file)
+        assert (checkpoint["format"], checkpoint["version"]) == (CHECKPOINT_FORMAT, CHECKPOINT_VERSION)
+        assert checkpoint["step"] > 0 and checkpoint["train_config"]["model"] == checkpoint["model_config"]["name"]
+        assert load_pretrained(kind).checkpoint_path == str(MODELS / file)
+
+
+def test_upgrade_script_converts_the_earlier_formats(tmp_path):
+    import runpy
+
+    upgrade = runpy.run_path(str(MODELS / "upgrade_checkpoint.py"))
+    model = small_model()
+    state = {k: (v.half() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
+    old = {"format": "colorlab.pretrained/1", "config": dict(model.config), "state_dict": state,
+           "meta": {"steps": 7, "train_seconds": 2.0, "train_config": {"model": "eccv16"}, "note": "x"}}
+    torch.save(old, tmp_path / "old.pt")
+    with pytest.raises(CheckpointError, match="earlier colorlab"):
+        load_model(tmp_path / "old.pt")
+    assert upgrade["main"]([str(tmp_path / "old.pt"), str(tmp_path / "new.pt")]) == 0
+    loaded = load_model(tmp_path / "new.pt")
+    assert loaded.checkpoint_meta == {"steps": 7, "train_seconds": 2.0, "train_config": {"model": "eccv16"},
+                                      "note": "x"}
+    for key, value in loaded.state_dict().items():
+        torch.testing.assert_close(value, state[key].to(value.dtype))
