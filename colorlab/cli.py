@@ -106,6 +106,49 @@ def _train(args) -> int:
 
 
 # ----------------------------------------------------------------------------------------------------------
+# prepare
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _add_prepare(subparsers) -> None:
+    from .prepare import JPEG_QUALITY, SHORT_SIDE
+
+    parser = subparsers.add_parser(
+        "prepare",
+        help="resize a folder of photos once, for fast training",
+        description=(
+            "Decode every image under SRC (recursively) as training does, shrink it so that its shorter side is "
+            f"--short-side pixels (Lanczos filter; smaller images keep their size, nothing is upscaled) and write "
+            "it as a JPEG (4:2:0, no metadata) at the same relative path under DST, with the extension .jpg. "
+            "Files that cannot be decoded are skipped and reported. A re-run skips outputs that are already "
+            "up to date, so it finishes an interrupted run."
+        ),
+    )
+    parser.add_argument("src", metavar="SRC", help="the folder of photos")
+    parser.add_argument("dst", metavar="DST", help="the output folder (created if missing; not inside SRC)")
+    parser.add_argument("--short-side", type=_positive_int, default=SHORT_SIDE, metavar="PIXELS",
+                        help=f"shorter side of the outputs (default: {SHORT_SIDE})")
+    parser.add_argument("--quality", type=_positive_int, default=JPEG_QUALITY,
+                        help=f"JPEG quality, 1-95 (default: {JPEG_QUALITY})")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="processes working in parallel (default: the CPU cores available)")
+    parser.set_defaults(handler=_prepare)
+
+
+def _prepare(args) -> int:
+    from .prepare import prepare_folder
+
+    report = prepare_folder(args.src, args.dst, args.short_side, quality=args.quality, workers=args.workers)
+    print(f"colorlab prepare: wrote {report.written} image(s) to {args.dst}, {report.up_to_date} already up to "
+          f"date, skipped {len(report.skipped)} unreadable file(s)")
+    for name, reason in report.skipped[:20]:
+        print(f"  skipped {name}: {reason}", file=sys.stderr)
+    if len(report.skipped) > 20:
+        print(f"  ... and {len(report.skipped) - 20} more", file=sys.stderr)
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------------
 # colorize, evaluate, bins
 # ----------------------------------------------------------------------------------------------------------
 
@@ -298,7 +341,7 @@ def _bins(args) -> int:
 # ----------------------------------------------------------------------------------------------------------
 
 #: Functions that each add one subcommand to the parser, in the order ``--help`` lists them.
-COMMANDS = [_add_colorize, _add_train, _add_evaluate, _add_bins]
+COMMANDS = [_add_colorize, _add_train, _add_prepare, _add_evaluate, _add_bins]
 
 
 def build_parser() -> argparse.ArgumentParser:
