@@ -739,3 +739,24 @@ def test_cuda_training_with_autocast_and_resume(tmp_path, amp):
     assert [r["step"] for r in records] == [1, 2, 3, 4] and all(np.isfinite(r["loss"]) for r in records)
     model, _ = train.load_checkpoint(run_dir, map_location="cuda")
     assert next(model.parameters()).is_cuda
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("amp", ["bf16", "fp16"])
+def test_a_cuda_step_never_synchronises(tmp_path, monkeypatch, amp):
+    """Under torch.cuda.set_sync_debug_mode("error") any synchronising CUDA call raises: none happens in a step
+    after the first (which builds the cached constants), fp16's gradient scaler included."""
+    real_step, calls = loop.train_step, []
+
+    def strict_step(state, rgb):
+        calls.append(1)
+        torch.cuda.set_sync_debug_mode("error" if len(calls) > 1 else "default")
+        try:
+            real_step(state, rgb)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+
+    monkeypatch.setattr(loop, "train_step", strict_step)
+    run_dir = train.fit(tiny(tmp_path, device="cuda", amp=amp, channels_last=True, steps=5, log_every=5))
+    assert len(calls) == 5 and train.read_log(run_dir)[-1]["step"] == 5
