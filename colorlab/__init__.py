@@ -40,6 +40,7 @@ from .models import (
 from .pretrained import CheckpointError, load_model, load_pretrained, save_pretrained
 from .prior import LAMBDA, empirical_prior, imagenet_prior, pixel_weights, rebalance_weights
 from .samples import SAMPLE_NAMES, sample_photo, sample_photos, to_tensor
+from .source import show_source
 from .train import TrainConfig, fit, load_checkpoint, read_log
 
 __version__ = "0.1.0"
