@@ -30,6 +30,7 @@ from .models import (
     RegressionNet,
     SeedNet,
     build_model,
+    color_gradient,
     conv_flops,
     count_parameters,
     format_layer_table,

@@ -481,6 +481,43 @@ def receptive_fields(model: nn.Module) -> list[ReceptiveField]:
     return rows
 
 
+def color_gradient(model: ColorizationNet, l_norm: torch.Tensor, cell: tuple[int, int],
+                    T: float = T_ANNEALED) -> torch.Tensor:
+    """How much each input pixel moves the colour one output cell predicts: the *effective* receptive field.
+
+    The theoretical receptive field (:func:`receptive_fields`) is the square of input pixels an output cell
+    depends on at all; the gradient shows how much each of them counts (Luo et al., NeurIPS 2016, find it falls
+    off like a Gaussian from the centre). Returned is |∂a/∂x| + |∂b/∂x| for every input pixel x, where (a, b)
+    is the cell's decoded colour (annealed mean at ``T`` for a classifier, the prediction of a regression
+    model), in eval mode.
+
+    Args:
+        model: a colorlab model.
+        l_norm: (1, 1, H, W) the network's input (:func:`normalize_l` of L).
+        cell: (row, column) of the output cell.
+        T: annealed-mean temperature of a classifier's decoding.
+
+    Returns:
+        float32 (H, W) on the CPU, non-negative; zero outside the theoretical receptive field.
+    """
+    check_image(l_norm, 1, "l_norm")
+    if l_norm.shape[0] != 1:
+        raise ValueError(f"l_norm must hold one image (1, 1, H, W); got {tuple(l_norm.shape)}")
+    was_training = model.training
+    model.eval()
+    try:
+        x = l_norm.detach().clone().requires_grad_(True)
+        ab = model.output_to_ab(model(x), T)
+        row, col = cell
+        if not (0 <= row < ab.shape[2] and 0 <= col < ab.shape[3]):
+            raise ValueError(f"cell must lie inside the {ab.shape[2]} × {ab.shape[3]} output; got {cell}")
+        grad_a, = torch.autograd.grad(ab[0, 0, row, col], x, retain_graph=True)
+        grad_b, = torch.autograd.grad(ab[0, 1, row, col], x)
+    finally:
+        model.train(was_training)
+    return (grad_a.abs() + grad_b.abs())[0, 0].detach().float().cpu()
+
+
 class LayerRow(NamedTuple):
     """One row of :func:`layer_table`: a block of the network."""
 
