@@ -2,12 +2,31 @@
 
 import ast
 import inspect
+import json
+import re
+from pathlib import Path
 
 import pytest
 
 import colorlab as cl
 from colorlab import models
-from colorlab.source import listing, show_source
+from colorlab.source import Listing, listing, show_source
+
+ROOT = Path(__file__).resolve().parents[1]
+#: A listing the book shows must fit on one screen of a laptop, and be as narrow as the chapters' own code.
+SCREEN_LINES = 45
+SCREEN_COLUMNS = 88
+#: What each chapter must show of the package (the ideas the chapter teaches).
+REQUIRED = {
+    "01_lab_space": {"colorlab.color.rgb_to_lab"},
+    "02_quantization": {"colorlab.bins.derive_ab_bins", "colorlab.bins.hull_linf_distance"},
+    "03_soft_encoding": {"colorlab.encode.soft_encode_sparse"},
+    "04_rebalancing": {"colorlab.prior.rebalance_weights"},
+    "05_network": {"colorlab.models.ColorizationNet.__init__", "colorlab.models.ECCV16",
+                   "colorlab.decode.annealed_mean", "colorlab.decode.annealed_mean_from_logits"},
+    "06_training": {"colorlab.loss.rebalanced_cross_entropy"},
+}
+CALL = re.compile(r"cl\.show_source\((.*?)\)\s*$", re.S | re.M)
 
 
 def test_a_function_is_cut_from_its_file():
@@ -21,7 +40,7 @@ def test_a_function_is_cut_from_its_file():
 
 def test_a_method_is_dedented_and_keeps_its_decorator():
     init = listing(models.ColorizationNet.__init__)
-    assert init.code.startswith("def __init__(") and "super().__init__()" in init.code
+    assert init.code.startswith("def __init__(\n    self, *,")
     colorize = listing(models.ColorizationNet.colorize)  # wrapped by torch.no_grad()
     assert colorize.code.startswith("@torch.no_grad()\ndef colorize(")
 
@@ -51,3 +70,27 @@ def test_bad_targets_are_named():
         listing("no_such_module.thing")
     with pytest.raises(ValueError, match="at least one"):
         show_source()
+
+
+def shown_in(chapter: Path) -> list[Listing]:
+    """Every listing a chapter's cells ask for with cl.show_source(...)."""
+    cells = json.loads(chapter.read_text())["cells"]
+    found = []
+    for cell in cells:
+        if cell["cell_type"] != "code":
+            continue
+        for arguments in CALL.findall("".join(cell["source"])):
+            found.extend(eval(f"cl.show_source({arguments})", {"cl": cl}))
+    return found
+
+
+@pytest.mark.parametrize("chapter", sorted((ROOT / "chapters").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_chapters_show_their_ideas_in_listings_that_fit_one_screen(chapter):
+    listings = shown_in(chapter)
+    too_long = [f"{item.name} ({item.lines} lines)" for item in listings if item.lines > SCREEN_LINES]
+    assert too_long == [], f"{chapter.name}: listings longer than one screen: {too_long}"
+    too_wide = [f"{item.name}: {line!r}" for item in listings for line in item.code.splitlines()
+                if len(line) > SCREEN_COLUMNS]
+    assert too_wide == [], f"{chapter.name}: listing lines wider than {SCREEN_COLUMNS} columns: {too_wide}"
+    missing = REQUIRED.get(chapter.stem, set()) - {item.name for item in listings}
+    assert missing == set(), f"{chapter.name} does not show {sorted(missing)}"
