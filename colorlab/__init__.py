@@ -3,6 +3,7 @@
 The functions every chapter of the book uses are importable from here, e.g. ``colorlab.rgb_to_lab``.
 """
 
+from . import provenance
 from .bins import AB_LIMIT, GRID_STEP, NUM_BINS, ab_bins, ab_gamut_mask, derive_ab_bins, gamut_ab_hull
 from .color import lab_to_rgb, rgb_to_lab
 from .colorize import colorize_rgb
@@ -30,6 +31,7 @@ from .models import (
     RegressionNet,
     SeedNet,
     build_model,
+    color_gradient,
     conv_flops,
     count_parameters,
     format_layer_table,
@@ -40,6 +42,7 @@ from .models import (
 from .pretrained import CheckpointError, load_model, load_pretrained, save_pretrained
 from .prior import LAMBDA, empirical_prior, imagenet_prior, pixel_weights, rebalance_weights
 from .samples import SAMPLE_NAMES, sample_photo, sample_photos, to_tensor
+from .source import show_source
 from .train import TrainConfig, fit, load_checkpoint, read_log
 
 __version__ = "0.1.0"

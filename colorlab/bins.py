@@ -8,10 +8,14 @@ authors' 313 centres (``pts_in_hull.npy`` of their released code), in their orde
     convex hull of the ab projection of the whole sRGB gamut (all L, D65) — equivalently, when the L∞ distance
     from g to that hull is below 10.
 
-The rule has margin: with the hull of a 64³ grid of RGB colours, kept points lie at most 9.73 from it and
-rejected points at least 10.07, so the sampling density of the gamut hardly matters (32³ and 128³ grids give
-the same bins). The derived array ships as ``colorlab/resources/ab_bins.npy`` and
-:func:`derive_ab_bins` regenerates it.
+The paper states neither this rule nor its threshold: the rule was fitted to reproduce the authors' set. The
+half-width 10 is one grid step, so the square around g is the union of the four grid cells that have g as a corner:
+g is kept exactly when one of those cells meets the hull, and every colour of the gamut's hull then has all four
+corners of its cell among the bins. The margin is thin on one side: with the hull of a 64³ grid of RGB colours,
+kept points lie at most 9.73 from it, but the rejected point (80, 80) lies at 10.07 (a threshold of 10.1 would keep
+it, giving 314 bins). Both distances are the same for RGB grids from 16³ to 200³, so the sampling density does not
+change the bins (the tests derive them from 32³, 64³ and 128³ grids). The derived array ships as
+``colorlab/resources/ab_bins.npy`` and :func:`derive_ab_bins` regenerates it.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ NUM_BINS = 313
 GRID_STEP = 10
 #: The grid spans |a|, |b| ≤ AB_LIMIT (the range of the authors' grid).
 AB_LIMIT = 110
-#: A grid point is kept when its L∞ distance to the gamut hull is below this (one grid step).
+#: A grid point is kept when its L∞ distance to the gamut hull is below this
+#: (one grid step; fitted to the authors' 313 bins, see the module docstring).
 KEEP_DISTANCE = 10.0
 
 _BIN_FILE = "ab_bins.npy"
@@ -68,7 +73,9 @@ def gamut_ab_hull(steps: int = 64) -> np.ndarray:
     return _hull(steps)
 
 
-def hull_linf_distance(points: np.ndarray, hull: np.ndarray | None = None) -> np.ndarray:
+def hull_linf_distance(
+    points: np.ndarray, hull: np.ndarray | None = None
+) -> np.ndarray:
     """L∞ distance from each point to a convex polygon (0 inside it).
 
     Args:
@@ -76,8 +83,8 @@ def hull_linf_distance(points: np.ndarray, hull: np.ndarray | None = None) -> np
         hull: (V, 2) counter-clockwise convex polygon; default :func:`gamut_ab_hull`.
 
     Returns:
-        float64 (N,). Exact: along each edge, max(|dx|, |dy|) is convex and piecewise linear, so its minimum
-        lies at an end of the edge or where |dx| = |dy|.
+        float64 (N,). Exact: along each edge, max(|dx|, |dy|) is convex and piecewise
+        linear, so its minimum lies at an end of the edge or where |dx| = |dy|.
     """
     hull = gamut_ab_hull() if hull is None else np.asarray(hull, dtype=np.float64)
     p = np.asarray(points, dtype=np.float64)[:, None, :]  # (N, 1, 2)
@@ -93,7 +100,8 @@ def hull_linf_distance(points: np.ndarray, hull: np.ndarray | None = None) -> np
     with np.errstate(divide="ignore", invalid="ignore"):
         for sign in (1.0, -1.0):
             t = -(d0[..., 0] - sign * d0[..., 1]) / (edge[:, 0] - sign * edge[:, 1])
-            candidates.append(np.clip(np.nan_to_num(t, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 1.0))
+            t = np.nan_to_num(t, nan=0.0, posinf=0.0, neginf=0.0)
+            candidates.append(np.clip(t, 0.0, 1.0))
     best = np.full(d0.shape[:2], np.inf)
     for t in candidates:
         offset = d0 + t[..., None] * edge
@@ -104,7 +112,14 @@ def hull_linf_distance(points: np.ndarray, hull: np.ndarray | None = None) -> np
 
 
 def derive_ab_bins(steps: int = 64) -> np.ndarray:
-    """Derive the bin centres with the rule in the module docstring: int64 (313, 2), sorted by a then b.
+    """Derive the bin centres with the rule in the module docstring: the grid points
+    whose L∞ distance to the gamut's hull is below ``KEEP_DISTANCE``.
+
+    Args:
+        steps: levels per channel of the RGB grid whose ab values span the hull.
+
+    Returns:
+        int64 (313, 2) as (a, b), sorted by a then b.
 
     >>> derive_ab_bins().shape
     (313, 2)

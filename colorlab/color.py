@@ -54,11 +54,13 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
         rgb: (*, 3, H, W) floating tensor, sRGB in [0, 1].
 
     Returns:
-        (*, 3, H, W) tensor of the same dtype and device: L in [0, 100], a and b in about [-86, 98] and
-        [-108, 95] for colours inside the sRGB gamut.
+        (*, 3, H, W) tensor of the same dtype and device: L in [0, 100], a and b in
+        about [-86, 98] and [-108, 95] for colours inside the sRGB gamut.
+
+    White (scikit-image's constants leave its a and b at about ±0.005):
 
     >>> lab = rgb_to_lab(torch.ones(1, 3, 1, 1, dtype=torch.float64))
-    >>> [round(v, 2) for v in lab.flatten().tolist()]  # white; scikit-image's constants leave a, b ≈ ±0.005
+    >>> [round(v, 2) for v in lab.flatten().tolist()]
     [100.0, -0.0, 0.0]
     """
     check_image(rgb, 3, "rgb", allow_unbatched=True)
@@ -75,7 +77,8 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
         _LAB_KAPPA_SLOPE * xyz + 16.0 / 116.0,
     )
     fx, fy, fz = f.unbind(dim=-3)
-    return torch.stack((116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)), dim=-3)
+    l, a, b = 116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)
+    return torch.stack((l, a, b), dim=-3)
 
 
 def lab_to_rgb(lab: torch.Tensor) -> torch.Tensor:

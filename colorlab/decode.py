@@ -30,18 +30,19 @@ def _expected_ab(f: torch.Tensor) -> torch.Tensor:
 
 
 def annealed_mean(z: torch.Tensor, T: float = T_ANNEALED) -> torch.Tensor:
-    """Annealed mean of a distribution over the bins.
+    """Annealed mean of a distribution over the bins (paper §2.3, Eq. 5).
 
     Args:
-        z: (B, 313, H, W) probabilities (each pixel's entries ≥ 0 with a positive sum; exact zeros are fine:
-            the temperature is applied in log space).
+        z: (B, 313, H, W) probabilities (each pixel's entries ≥ 0 with a positive sum;
+            exact zeros are fine: the temperature is applied in log space).
         T: temperature > 0; 1 gives the plain mean, small values approach the mode.
 
     Returns:
         ab: (B, 2, H, W) in raw ab units, same dtype and device as z.
 
-    >>> z = torch.zeros(1, NUM_BINS, 1, 1); z[0, [0, 1], 0, 0] = torch.tensor([0.75, 0.25])
-    >>> [round(v, 3) for v in annealed_mean(z, T=1.0).flatten().tolist()]  # 0.75·(-90, 50) + 0.25·(-90, 60)
+    >>> z = torch.zeros(1, NUM_BINS, 1, 1)
+    >>> z[0, [0, 1], 0, 0] = torch.tensor([0.75, 0.25])  # bins (-90, 50) and (-90, 60)
+    >>> [round(v, 3) for v in annealed_mean(z, T=1.0).flatten().tolist()]
     [-90.0, 52.5]
     """
     check_image(z, NUM_BINS, "z")
@@ -51,8 +52,12 @@ def annealed_mean(z: torch.Tensor, T: float = T_ANNEALED) -> torch.Tensor:
     return _expected_ab(torch.softmax(log_z / T, dim=1))
 
 
-def annealed_mean_from_logits(logits: torch.Tensor, T: float = T_ANNEALED) -> torch.Tensor:
-    """Annealed mean straight from the network's logits: f_T(softmax(x)) = softmax(x / T), exact and cheaper.
+def annealed_mean_from_logits(
+    logits: torch.Tensor, T: float = T_ANNEALED
+) -> torch.Tensor:
+    """Annealed mean straight from the network's logits x, using the identity
+    f_T(softmax(x)) = softmax(x / T): the same result as :func:`annealed_mean` of
+    ``softmax(x)``, with one softmax instead of two.
 
     Args:
         logits: (B, 313, H, W) unnormalised log-probabilities.

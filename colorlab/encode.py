@@ -23,7 +23,7 @@ from ._cache import device_constant
 from ._validate import check_image
 from .bins import NUM_BINS, ab_bins
 
-#: Number of nearest bins a pixel is spread over (paper §2.1; the authors' released code uses 10).
+#: Nearest bins a pixel is spread over (paper §2.1; the authors' released code uses 10).
 SOFT_K = 5
 #: Standard deviation of the Gaussian soft-encoding kernel, in ab units (paper §2.1).
 SIGMA = 5.0
@@ -109,24 +109,28 @@ def _check_k_sigma(k: int, sigma: float) -> None:
         raise ValueError(f"sigma must be positive; got {sigma!r}")
 
 
-def soft_encode_sparse(ab: torch.Tensor, k: int = SOFT_K, sigma: float = SIGMA) -> tuple[torch.Tensor, torch.Tensor]:
+def soft_encode_sparse(
+    ab: torch.Tensor, k: int = SOFT_K, sigma: float = SIGMA
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Soft-encode ab over its k nearest bins, kept sparse.
 
     Args:
-        ab: (B, 2, H, W) floating tensor, raw ab units (values beyond ±120 are clamped: sRGB never gets there).
+        ab: (B, 2, H, W) floating tensor, raw ab units (values beyond ±120 are clamped:
+            sRGB never gets there).
         k: number of nearest bins (paper 5, authors' code 10).
         sigma: Gaussian kernel width in ab units.
 
     Returns:
-        ``(index, weight)``, each (B, k, H, W) on ab's device: int64 bin indices sorted by distance
-        (``index[:, 0]`` is the nearest bin) and weights of ab's dtype that sum to 1 over dim 1. Together they
-        are the soft target Z of the paper with its k non-zero entries. Both are views of (B, H, W, k) memory
-        (the k values of a pixel side by side), not contiguous in the (B, k, H, W) order.
+        ``(index, weight)``, each (B, k, H, W) on ab's device: int64 bin indices sorted
+        by distance (``index[:, 0]`` is the nearest bin) and weights of ab's dtype that
+        sum to 1 over dim 1. Together they are the soft target Z of the paper with its
+        k non-zero entries. Both are views of (B, H, W, k) memory (the k values of a
+        pixel side by side), not contiguous in the (B, k, H, W) order.
 
-    Precision: the neighbours are exact. Distances are computed relative to the corner of each pixel's cell,
-    so in float32 the weights are within 1e-6 of the exact ones for every ab an sRGB colour can have; for ab
-    tens of units outside the bins, float32 rounding of the large distances allows errors up to about 1e-5
-    (pass float64 there).
+    Precision: the neighbours are exact. Distances are computed relative to the corner
+    of each pixel's cell, so in float32 the weights are within 1e-6 of the exact ones
+    for every ab an sRGB colour can have; for ab tens of units outside the bins, float32
+    rounding of the large distances allows errors up to about 1e-5 (pass float64 there).
 
     >>> index, weight = soft_encode_sparse(torch.tensor([[[[0.0]], [[0.0]]]]))
     >>> index.shape, round(weight.sum().item(), 6)
@@ -136,14 +140,19 @@ def soft_encode_sparse(ab: torch.Tensor, k: int = SOFT_K, sigma: float = SIGMA) 
     _check_k_sigma(k, sigma)
     batch, _, height, width = ab.shape
     index, key = _knn(*_planes(ab), k)
-    # Differences of squared distances; relative to the nearest, exp() stays finite however far ab is from the bins.
+    # Relative to the nearest bin, exp() stays finite however far ab is from the bins.
     weight = torch.exp((key[:, :1] - key) * (0.5 / sigma**2))
     weight = weight / weight.sum(dim=1, keepdim=True)
-    to_image = lambda x: x.view(batch, height, width, k).permute(0, 3, 1, 2)  # noqa: E731
+
+    def to_image(x: torch.Tensor) -> torch.Tensor:
+        return x.view(batch, height, width, k).permute(0, 3, 1, 2)
+
     return to_image(index), to_image(weight)
 
 
-def soft_encode(ab: torch.Tensor, k: int = SOFT_K, sigma: float = SIGMA) -> torch.Tensor:
+def soft_encode(
+    ab: torch.Tensor, k: int = SOFT_K, sigma: float = SIGMA
+) -> torch.Tensor:
     """Soft-encode ab into the dense target distribution Z over the 313 bins.
 
     Args:
@@ -151,11 +160,13 @@ def soft_encode(ab: torch.Tensor, k: int = SOFT_K, sigma: float = SIGMA) -> torc
         k, sigma: as in :func:`soft_encode_sparse`.
 
     Returns:
-        z: (B, 313, H, W) of ab's dtype and device, k non-zeros per pixel summing to 1. Training never needs
-        this dense form (see :func:`soft_encode_sparse`); it is here for teaching and checking.
+        z: (B, 313, H, W) of ab's dtype and device, k non-zeros per pixel summing to 1.
+        Training never needs this dense form (see :func:`soft_encode_sparse`); it is
+        here for teaching and checking.
     """
     index, weight = soft_encode_sparse(ab, k, sigma)
-    z = torch.zeros(ab.shape[0], NUM_BINS, *ab.shape[2:], dtype=ab.dtype, device=ab.device)
+    batch, _, height, width = ab.shape
+    z = ab.new_zeros(batch, NUM_BINS, height, width)
     return z.scatter_(1, index, weight)
 
 

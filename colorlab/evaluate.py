@@ -3,8 +3,8 @@
 The protocol (the paper's Table 1 compares methods the same way, section 3.1):
 
 1. Every colour photo is the ground truth. It is resized so that its shorter side is ``size`` pixels and its
-   central ``size`` × ``size`` square is cut (:func:`colorlab.data.center_crop`; 256 by default, the resolution of
-   the published re-measure of the authors' model). Photos whose ab never leaves ±:data:`GRAY_AB_LIMIT` are gray
+   central ``size`` × ``size`` square is cut (:func:`colorlab.data.center_crop`; 256 by default, the size the
+   authors' demo predicts at). Photos whose ab never leaves ±:data:`GRAY_AB_LIMIT` are gray
    already and are skipped: the gray baseline would be perfect on them.
 2. Its L is the input. Each method predicts ab at that size: ``gray`` (ab = 0), ``regression`` (the L2 model),
    and the classification model decoded three ways: ``class_mode`` (most probable bin), ``class_mean`` (mean of
@@ -59,7 +59,7 @@ __all__ = [
 METHODS = ("gray", "regression", "class_mode", "class_mean", "class_annealed")
 #: The per-image scores, in table order (keys of the JSON).
 METRICS = ("auc", "auc_rebal", "psnr", "ssim", "colorfulness")
-#: Side of the square the photos are evaluated at (the published re-measure of the authors' model used 256²).
+#: Side of the square the photos are evaluated at (the authors' demo predicts at 256²).
 EVAL_SIZE = 256
 #: A photo whose |a| and |b| never exceed this (CIELAB units) counts as gray and is not evaluated (the authors'
 #: training code uses the same bound to find images without colour).

@@ -99,25 +99,8 @@ def prepare_batch(
     }
 
 
-def rebalanced_cross_entropy(
-    logits: torch.Tensor, index: torch.Tensor, weight: torch.Tensor, pixel_w: torch.Tensor | None = None
-) -> torch.Tensor:
-    """Class-rebalanced multinomial cross-entropy against sparse soft targets (paper Eq. 2 and 3).
-
-    loss = mean over pixels of pixel_w · (−Σ_j weight_j · log softmax(logits)[index_j])
-
-    The dense target Z (B, NUM_BINS, h, w) is never built: ``gather`` picks the k log-probabilities of each
-    pixel's bins. Half-precision logits are promoted to float32 for the log-softmax.
-
-    Args:
-        logits: (B, NUM_BINS, h, w) the network's output.
-        index: (B, k, h, w) int64 bin indices of the soft target.
-        weight: (B, k, h, w) their weights (summing to 1 over dim 1).
-        pixel_w: (B, h, w) per-pixel weights (rebalancing, 0 for grey images); None weighs every pixel 1.
-
-    Returns:
-        scalar tensor (float32, or the logits' dtype when that is float32/float64), differentiable in logits.
-    """
+def _check_targets(logits, index, weight, pixel_w) -> None:
+    """Raise ``ValueError`` naming the argument whose shape does not fit the logits."""
     check_image(logits, None, "logits")
     if index.shape[0] != logits.shape[0] or index.shape[2:] != logits.shape[2:] or index.dim() != 4:
         raise ValueError(
@@ -129,6 +112,34 @@ def rebalanced_cross_entropy(
         raise ValueError(
             f"pixel_w must have shape (B, h, w) = {(index.shape[0], *index.shape[2:])}; got {tuple(pixel_w.shape)}"
         )
+
+
+def rebalanced_cross_entropy(
+    logits: torch.Tensor,
+    index: torch.Tensor,
+    weight: torch.Tensor,
+    pixel_w: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Class-rebalanced cross-entropy against sparse soft targets (paper Eq. 2 and 3).
+
+    loss = mean over pixels of pixel_w · (−Σ_j weight_j · log softmax(logits)[index_j])
+
+    The dense target Z (B, NUM_BINS, h, w) is never built: ``gather`` picks the k
+    log-probabilities of each pixel's bins. Half-precision logits are promoted to
+    float32 for the log-softmax.
+
+    Args:
+        logits: (B, NUM_BINS, h, w) the network's output.
+        index: (B, k, h, w) int64 bin indices of the soft target.
+        weight: (B, k, h, w) their weights (summing to 1 over dim 1).
+        pixel_w: (B, h, w) per-pixel weights v (rebalancing, 0 for grey images); None
+            weighs every pixel 1.
+
+    Returns:
+        scalar tensor (float32, or float64 for float64 logits), differentiable in
+        logits.
+    """
+    _check_targets(logits, index, weight, pixel_w)
     if logits.dtype in (torch.float16, torch.bfloat16):
         logits = logits.float()
     log_p = F.log_softmax(logits, dim=1).gather(1, index)  # (B, k, h, w)

@@ -59,7 +59,7 @@ OUTPUT_STRIDE = 4
 
 
 class Block(NamedTuple):
-    """One row of the ECCV16 table: ``convs`` 3×3 convolutions with ``channels`` outputs each."""
+    """One row of the ECCV16 table: ``convs`` 3×3 convolutions, ``channels`` outputs each."""
 
     name: str
     convs: int
@@ -68,8 +68,8 @@ class Block(NamedTuple):
     dilation: int
 
 
-#: Blocks conv1–conv7 of ECCV16 (paper §2, Figure 2; the authors' released models). conv5 and conv6 use the
-#: dilation passed to the model (2 in the paper).
+#: Blocks conv1–conv7 of ECCV16 (paper §2, Figure 2; the authors' released models).
+#: conv5 and conv6 use the dilation passed to the model (2 in the paper).
 ECCV16_BLOCKS = (
     Block("conv1", 2, 64, 2, 1),
     Block("conv2", 2, 128, 2, 1),
@@ -113,19 +113,37 @@ def _check_width(width) -> float:
     return float(width)
 
 
-def _conv_relu_block(in_channels: int, block: Block, dilation: int, batch_norm: bool) -> nn.Sequential:
+def _check_dilation(dilation) -> int:
+    if isinstance(dilation, bool) or not isinstance(dilation, int) or dilation < 1:
+        raise ValueError(f"dilation must be a positive integer (2 in the paper); got {dilation!r}")
+    return dilation
+
+
+def _conv_relu_block(in_channels: int, block: Block) -> nn.Sequential:
+    """One of conv1–conv7: ``block.convs`` 3×3 convolutions, each followed by a ReLU,
+    the last one with the block's stride, then BatchNorm."""
     layers: list[nn.Module] = []
     for i in range(block.convs):
-        last = i == block.convs - 1
-        stride = block.stride if last else 1
-        layers.append(
-            nn.Conv2d(in_channels, block.channels, 3, stride=stride, padding=dilation, dilation=dilation, bias=True)
-        )
-        layers.append(nn.ReLU(inplace=True))
+        stride = block.stride if i == block.convs - 1 else 1
+        d = block.dilation  # taps d pixels apart; padding d keeps the size
+        conv = nn.Conv2d(in_channels, block.channels, 3, stride, padding=d, dilation=d)
+        layers += [conv, nn.ReLU(inplace=True)]
         in_channels = block.channels
-    if batch_norm:
-        layers.append(nn.BatchNorm2d(block.channels))
+    layers.append(nn.BatchNorm2d(block.channels))
     return nn.Sequential(*layers)
+
+
+def _upsampling_block(in_channels: int, channels: int) -> nn.Sequential:
+    """conv8: a 4×4 transposed convolution of stride 2 that doubles the resolution, then
+    two 3×3 convolutions, each of the three followed by a ReLU (no BatchNorm)."""
+    return nn.Sequential(
+        nn.ConvTranspose2d(in_channels, channels, 4, stride=2, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(channels, channels, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(channels, channels, 3, padding=1),
+        nn.ReLU(inplace=True),
+    )
 
 
 class ColorizationNet(nn.Module):
@@ -148,31 +166,25 @@ class ColorizationNet(nn.Module):
 
     output_kind = "logits"
 
-    def __init__(self, *, name: str, width: float, conv8_channels: int, out_channels: int, dilation: int):
+    def __init__(
+        self, *, name: str, width: float, conv8_channels: int, out_channels: int,
+        dilation: int,
+    ):
         super().__init__()
-        width = _check_width(width)
-        if isinstance(dilation, bool) or not isinstance(dilation, int) or dilation < 1:
-            raise ValueError(f"dilation must be a positive integer (2 in the paper); got {dilation!r}")
+        width, dilation = _check_width(width), _check_dilation(dilation)
         self.config = {"name": name, "width": width, "dilation": dilation}
         layers: OrderedDict[str, nn.Module] = OrderedDict()
-        in_channels = 1
+        in_channels = 1  # the input is L alone
         for block in ECCV16_BLOCKS:
             block = block._replace(
                 channels=scaled_channels(block.channels, width),
                 dilation=dilation if block.dilation != 1 else 1,
             )
-            layers[block.name] = _conv_relu_block(in_channels, block, block.dilation, batch_norm=True)
+            layers[block.name] = _conv_relu_block(in_channels, block)
             in_channels = block.channels
         c8 = scaled_channels(conv8_channels, width)
-        layers["conv8"] = nn.Sequential(
-            nn.ConvTranspose2d(in_channels, c8, 4, stride=2, padding=1, bias=True),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(c8, c8, 3, padding=1, bias=True),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(c8, c8, 3, padding=1, bias=True),
-            nn.ReLU(inplace=True),
-        )
-        layers["out"] = nn.Conv2d(c8, out_channels, 1, bias=True)
+        layers["conv8"] = _upsampling_block(in_channels, c8)
+        layers["out"] = nn.Conv2d(c8, out_channels, 1)  # 1×1, no ReLU: logits (or ab)
         self.blocks = nn.Sequential(layers)
         self.reset_parameters()
 
@@ -192,8 +204,9 @@ class ColorizationNet(nn.Module):
         nn.init.zeros_(self.blocks.out.bias)
 
     def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
-        """l_norm: (B, 1, H, W) lightness scaled by :func:`normalize_l` → (B, C_out, H/4, W/4) for H, W multiples
-        of 8 (C_out = ``NUM_BINS`` logits for classification). Follows the module's dtype and device."""
+        """l_norm: (B, 1, H, W) lightness scaled by :func:`normalize_l` → (B, C_out, H/4,
+        W/4) for H, W multiples of 8 (C_out = ``NUM_BINS`` logits for classification).
+        Follows the module's dtype and device."""
         check_image(l_norm, 1, "l_norm")
         return self.blocks(l_norm)
 
@@ -256,10 +269,11 @@ class _Classifier(ColorizationNet):
 
 
 class ECCV16(_Classifier):
-    """The network of Zhang, Isola & Efros (ECCV 2016), Figure 2, with a width multiplier.
+    """The network of Zhang, Isola & Efros (ECCV 2016, Fig. 2) with a width multiplier.
 
-    forward: l_norm (B, 1, H, W) → logits (B, NUM_BINS, H/4, W/4). At width 1: 32.2 M parameters; 64.0 GFLOPs
-    forward at 224², 83.6 at 256² (2 × multiply-adds of the convolutions; see :func:`conv_flops`).
+    forward: l_norm (B, 1, H, W) → logits (B, NUM_BINS, H/4, W/4). At width 1: 32.2 M
+    parameters; 64.0 GFLOPs forward at 224², 83.6 at 256² (2 × multiply-adds of the
+    convolutions; see :func:`conv_flops`).
 
     >>> ECCV16(width=0.125)(torch.zeros(2, 1, 32, 48)).shape
     torch.Size([2, 313, 8, 12])
@@ -267,8 +281,8 @@ class ECCV16(_Classifier):
 
     def __init__(self, width: float = 1.0, *, dilation: int = ECCV16_DILATION):
         super().__init__(
-            name="eccv16", width=width, conv8_channels=ECCV16_CONV8_CHANNELS, out_channels=NUM_BINS,
-            dilation=dilation,
+            name="eccv16", width=width, conv8_channels=ECCV16_CONV8_CHANNELS,
+            out_channels=NUM_BINS, dilation=dilation,
         )
 
 
@@ -465,6 +479,43 @@ def receptive_fields(model: nn.Module) -> list[ReceptiveField]:
             jump = jump * s
             rows[-1] = rows[-1]._replace(jump=jump)
     return rows
+
+
+def color_gradient(model: ColorizationNet, l_norm: torch.Tensor, cell: tuple[int, int],
+                    T: float = T_ANNEALED) -> torch.Tensor:
+    """How much each input pixel moves the colour one output cell predicts: the *effective* receptive field.
+
+    The theoretical receptive field (:func:`receptive_fields`) is the square of input pixels an output cell
+    depends on at all; the gradient shows how much each of them counts (Luo et al., NeurIPS 2016, find it falls
+    off like a Gaussian from the centre). Returned is |∂a/∂x| + |∂b/∂x| for every input pixel x, where (a, b)
+    is the cell's decoded colour (annealed mean at ``T`` for a classifier, the prediction of a regression
+    model), in eval mode.
+
+    Args:
+        model: a colorlab model.
+        l_norm: (1, 1, H, W) the network's input (:func:`normalize_l` of L).
+        cell: (row, column) of the output cell.
+        T: annealed-mean temperature of a classifier's decoding.
+
+    Returns:
+        float32 (H, W) on the CPU, non-negative; zero outside the theoretical receptive field.
+    """
+    check_image(l_norm, 1, "l_norm")
+    if l_norm.shape[0] != 1:
+        raise ValueError(f"l_norm must hold one image (1, 1, H, W); got {tuple(l_norm.shape)}")
+    was_training = model.training
+    model.eval()
+    try:
+        x = l_norm.detach().clone().requires_grad_(True)
+        ab = model.output_to_ab(model(x), T)
+        row, col = cell
+        if not (0 <= row < ab.shape[2] and 0 <= col < ab.shape[3]):
+            raise ValueError(f"cell must lie inside the {ab.shape[2]} × {ab.shape[3]} output; got {cell}")
+        grad_a, = torch.autograd.grad(ab[0, 0, row, col], x, retain_graph=True)
+        grad_b, = torch.autograd.grad(ab[0, 1, row, col], x)
+    finally:
+        model.train(was_training)
+    return (grad_a.abs() + grad_b.abs())[0, 0].detach().float().cpu()
 
 
 class LayerRow(NamedTuple):

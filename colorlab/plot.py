@@ -30,6 +30,7 @@ from . import encode as _encode
 from . import gamut as _gamut
 from . import prior as _prior
 from .color import lab_to_rgb, rgb_to_lab
+from .decode import T_ANNEALED
 from .samples import to_tensor
 
 _VIEW = _gamut.AB_VIEW_LIMIT
@@ -758,6 +759,71 @@ def receptive_field_growth(fields: Mapping[str, Sequence], rgb=None) -> Figure:
     return fig
 
 
+def _centred_square_share(gradient: np.ndarray, centre: tuple[float, float], share: float) -> int:
+    """Side of the smallest square around ``centre`` that holds ``share`` of the gradient's total."""
+    rows, cols = np.indices(gradient.shape)
+    reach = np.maximum(np.abs(rows - centre[0]), np.abs(cols - centre[1]))  # L∞ distance
+    order = np.argsort(reach, axis=None)
+    mass = np.cumsum(gradient.ravel()[order])
+    needed = order[np.searchsorted(mass, share * mass[-1])]
+    return int(2 * reach.ravel()[needed] + 1)
+
+
+def receptive_field_map(rgb, fields: Mapping[str, Sequence], gradient, share: float = 0.9) -> Figure:
+    """The receptive field of the centre output cell on a photo: in theory, and in effect.
+
+    Args:
+        rgb: the photo the network saw (uint8 (H, W, 3) or float tensor).
+        fields: name → the rows of :func:`colorlab.models.receptive_fields` (the first is the network the
+            gradient belongs to).
+        gradient: (H, W) :func:`colorlab.models.color_gradient` of the centre output cell, for this photo.
+        share: the square drawn on the right holds this share of the gradient's total.
+
+    Returns:
+        A figure with two axes. Left, the photo on a grey canvas large enough for the theoretical receptive
+        fields: one square per network, centred on the centre cell, drawn in full even where it runs past the
+        photo. Right, the gradient on a logarithmic colour scale (4 decades), with the smallest centred square
+        that holds ``share`` of it.
+    """
+    if not fields:
+        raise ValueError("fields must name at least one network")
+    image = _image(_rgb_tensor(rgb))
+    height, width = image.shape[:2]
+    gradient = np.asarray(gradient, dtype=np.float64)
+    if gradient.shape != (height, width):
+        raise ValueError(f"gradient must have the photo's shape {(height, width)}; got {gradient.shape}")
+    if not np.isfinite(gradient).all() or gradient.min() < 0 or gradient.sum() <= 0:
+        raise ValueError("gradient must be finite, non-negative and not all zero")
+    centre = ((height - 1) / 2, (width - 1) / 2)
+    fig = _figure(2, panel=4.6)
+    field_ax, grad_ax = fig.subplots(1, 2)
+    reach = max(max(rows[-1].size for rows in fields.values()), height, width) / 2 + 8
+    field_ax.set_facecolor("0.85")
+    field_ax.imshow(image, extent=(-0.5, width - 0.5, height - 0.5, -0.5))
+    colours = ["tab:purple", "tab:blue", "tab:green", "tab:orange"]
+    for (name, rows), colour in zip(fields.items(), colours * len(fields)):
+        side = rows[-1].size
+        field_ax.add_patch(Rectangle((centre[1] - side / 2, centre[0] - side / 2), side, side, fill=False,
+                                     edgecolor=colour, lw=2.5, label=f"{name}: {side:g} px"))
+    field_ax.plot([centre[1]], [centre[0]], "+", color="white", ms=12, mew=2)
+    field_ax.set_xlim(centre[1] - reach, centre[1] + reach)
+    field_ax.set_ylim(centre[0] + reach, centre[0] - reach)
+    field_ax.legend(loc="lower right", fontsize=8)
+    field_ax.set_title(f"theoretical receptive field ({width}×{height} photo)", fontsize=10)
+    field_ax.set_xticks([])
+    field_ax.set_yticks([])
+    peak = gradient.max()
+    shown = grad_ax.imshow(np.maximum(gradient, peak * 1e-4), norm=LogNorm(peak * 1e-4, peak), cmap="magma")
+    fig.colorbar(shown, ax=grad_ax, shrink=0.8, label="|∂a/∂L| + |∂b/∂L| (log scale)")
+    side = _centred_square_share(gradient, centre, share)
+    grad_ax.add_patch(Rectangle((centre[1] - side / 2, centre[0] - side / 2), side, side, fill=False,
+                                edgecolor="cyan", lw=2, label=f"{100 * share:.0f}% of the gradient: {side} px"))
+    grad_ax.legend(loc="lower right", fontsize=8)
+    grad_ax.set_title("effective: how much each pixel moves the colour", fontsize=10)
+    grad_ax.axis("off")
+    return fig
+
+
 def bin_distribution(rgb, logits, cell: tuple[int, int], T: float | None = None) -> Figure:
     """The distribution a network predicts at one output cell, over the bins (paper §2.1 and Figure 3).
 
@@ -814,6 +880,68 @@ def bin_distribution(rgb, logits, cell: tuple[int, int], T: float | None = None)
     ax.plot(*mode_ab, "s", ms=9, mfc="none", mec="tab:green", mew=2,
             label=f"mode ({mode_ab[0]:.0f}, {mode_ab[1]:.0f})")
     ax.legend(loc="lower left", fontsize=7)
+    return fig
+
+
+def _decoded_lab(rgb, logits, T: float) -> torch.Tensor:
+    """float32 Lab (1, 3, H, W): the photo's L with the ab decoded from ``logits`` at ``T`` (mode for T = 0),
+    upsampled bilinearly from the network's output."""
+    from torch.nn.functional import interpolate
+
+    from . import decode as _decode
+
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 4 or logits.shape[:2] != (1, _bins.NUM_BINS):
+        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise ValueError(f"logits must have shape (1, {_bins.NUM_BINS}, h, w); got {shape}")
+    lab = _lab(_rgb_tensor(rgb)).float()
+    logits = logits.detach().float().cpu()
+    ab = _decode.decode_mode(logits) if T == 0 else _decode.annealed_mean_from_logits(logits, T)
+    ab = interpolate(ab, size=lab.shape[-2:], mode="bilinear", align_corners=False)
+    return torch.cat([lab[:, :1], ab], dim=1)
+
+
+def _uint8(lab: torch.Tensor) -> np.ndarray:
+    """Lab (1, 3, H, W) → uint8 (H, W, 3) sRGB, out-of-gamut colours clipped."""
+    return (lab_to_rgb(lab)[0] * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def temperature_strip(rgb, logits, temperatures: Sequence[float] = (1.0, T_ANNEALED, 0.1, 0.01),
+                      panel: float = 2.6) -> Figure:
+    """One photo decoded at several temperatures of the annealed mean (paper §2.3, Eq. 5), between its
+    lightness (what the network saw) and the original.
+
+    Args:
+        rgb: uint8 (H, W, 3) photo whose L the network saw (or a float tensor).
+        logits: (1, NUM_BINS, h, w) the network's output for it.
+        temperatures: the temperatures shown, in order; 0 means the mode.
+
+    Returns:
+        A figure of titled images, three per row: input L, the photo decoded at each temperature (titled with
+        the AuC of its predicted ab and its colourfulness, :mod:`colorlab.metrics`), the original.
+    """
+    from .colorize import gray_rgb
+    from .metrics import auc, colorfulness
+
+    temperatures = [float(t) for t in temperatures]
+    if not temperatures or any(not (np.isfinite(t) and t >= 0) for t in temperatures):
+        raise ValueError(f"temperatures must be numbers ≥ 0, at least one; got {temperatures!r}")
+    original = (_image(_rgb_tensor(rgb)) * 255).round().astype(np.uint8)
+    true_ab = _lab(_rgb_tensor(original))[0, 1:].numpy()
+    images = [("input L", gray_rgb(original))]
+    for t in temperatures:
+        lab = _decoded_lab(original, logits, t)
+        decoded = _uint8(lab)
+        score = 100 * auc(lab[0, 1:].double().numpy(), true_ab)
+        name = "mode" if t == 0 else f"T = {t:g}"
+        images.append((f"{name}: AuC {score:.1f}%, colourf. {colorfulness(decoded):.0f}", decoded))
+    images.append((f"original: colourf. {colorfulness(original):.0f}", original))
+    columns = min(3, len(images))
+    rows = [images[i:i + columns] for i in range(0, len(images), columns)]
+    rows[-1] += [("", original)] * (columns - len(rows[-1]))
+    aspect = original.shape[0] / original.shape[1]
+    fig = _image_grid(rows, panel=panel, height=panel * aspect + 0.35, fontsize=8)
+    for ax in fig.axes[len(images):]:  # the unused places of the last row
+        fig.delaxes(ax)
     return fig
 
 
@@ -1013,7 +1141,11 @@ def temperature_curves(sweep: Mapping) -> Figure:
         ax.set_ylabel(label)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
-    fig.suptitle(f"Annealed mean on {sweep['n_images']} held-out photos: mean and 95% bootstrap band", fontsize=10)
+    if sweep["n_images"] == 1:
+        fig.suptitle("Annealed mean on one photo", fontsize=10)
+    else:
+        fig.suptitle(f"Annealed mean on {sweep['n_images']} held-out photos: mean and 95% bootstrap band",
+                     fontsize=10)
     return fig
 
 

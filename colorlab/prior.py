@@ -125,25 +125,8 @@ def empirical_prior(images: Iterable, sigma: float = SIGMA, *, progress: bool = 
     return smooth_prior(bin_counts(images, progress=progress), sigma)
 
 
-def rebalance_weights(prior, lam: float = LAMBDA) -> torch.Tensor:
-    """Class-rebalancing weights w ∝ ((1 − λ) p + λ u)^−1 with Σ_q p_q w_q = 1 (paper §2.2, Eq. 3–4).
-
-    The prior is used as given (normalised to sum 1, never smoothed here). As in the authors' code, the
-    uniform part u is spread over the bins with p > 0, which is 1/Q for a prior without zeros. Bins with
-    p = 0 never occur as a true colour of the data the prior came from; they get the largest weight of the
-    bins that do (they would be infinite otherwise), so no weight is inf or NaN for any λ in [0, 1].
-
-    Args:
-        prior: (313,) non-negative tensor or array.
-        lam: λ in [0, 1]; 1 gives every bin weight 1 (no rebalancing), 0 the inverse prior.
-
-    Returns:
-        float64 (313,).
-
-    >>> w = rebalance_weights(imagenet_prior())
-    >>> [round(v, 4) for v in (w.min().item(), w.max().item(), (w * imagenet_prior()).sum().item())]
-    [0.0965, 6.1749, 1.0]
-    """
+def _checked_prior(prior, lam: float) -> torch.Tensor:
+    """The prior as float64 (313,) on the CPU, normalised to sum 1; ``ValueError`` naming the bad argument."""
     p = torch.as_tensor(prior, dtype=torch.float64).cpu()
     if p.shape != (NUM_BINS,):
         raise ValueError(f"prior must have shape ({NUM_BINS},); got {tuple(p.shape)}")
@@ -151,7 +134,33 @@ def rebalance_weights(prior, lam: float = LAMBDA) -> torch.Tensor:
         raise ValueError("prior must be finite, non-negative and not all zero")
     if not 0.0 <= lam <= 1.0:
         raise ValueError(f"lam must be in [0, 1]; got {lam!r}")
-    p = p / p.sum()
+    return p / p.sum()
+
+
+def rebalance_weights(prior, lam: float = LAMBDA) -> torch.Tensor:
+    """Class-rebalancing weights w ∝ ((1 − λ) p + λ u)^−1 with Σ_q p_q w_q = 1
+    (paper §2.2, Eq. 3–4).
+
+    The prior is used as given (normalised to sum 1, never smoothed here). As in the
+    authors' code, the uniform part u is spread over the bins with p > 0, which is 1/Q
+    for a prior without zeros. Bins with p = 0 never occur as a true colour of the data
+    the prior came from; they get the largest weight of the bins that do (they would be
+    infinite otherwise), so no weight is inf or NaN for any λ in [0, 1].
+
+    Args:
+        prior: (313,) non-negative tensor or array.
+        lam: λ in [0, 1]; 1 gives every bin weight 1 (no rebalancing), 0 the inverse
+            prior.
+
+    Returns:
+        float64 (313,).
+
+    >>> p = imagenet_prior()
+    >>> w = rebalance_weights(p)
+    >>> [round(v, 4) for v in (w.min().item(), w.max().item(), (p * w).sum().item())]
+    [0.0965, 6.1749, 1.0]
+    """
+    p = _checked_prior(prior, lam)
     seen = p > 0
     uniform = seen / seen.sum()
     w = torch.zeros_like(p)
@@ -165,8 +174,8 @@ def pixel_weights(target: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """Per-pixel rebalancing weight: the weight of each pixel's nearest true bin.
 
     Args:
-        target: ab (B, 2, H, W) in raw units, or a distribution over the bins z (B, 313, H, W) (its argmax is
-            the nearest bin of a soft-encoded target).
+        target: ab (B, 2, H, W) in raw units, or a distribution over the bins z
+            (B, 313, H, W) (its argmax is the nearest bin of a soft-encoded target).
         w: (313,) class weights, e.g. from :func:`rebalance_weights`.
 
     Returns:
@@ -178,5 +187,8 @@ def pixel_weights(target: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     elif target.shape[1] == NUM_BINS:
         index = target.argmax(dim=1)
     else:
-        raise ValueError(f"target must have shape (B, 2, H, W) or (B, {NUM_BINS}, H, W); got {tuple(target.shape)}")
+        raise ValueError(
+            f"target must have shape (B, 2, H, W) or (B, {NUM_BINS}, H, W); "
+            f"got {tuple(target.shape)}"
+        )
     return torch.as_tensor(w).to(device=target.device, dtype=target.dtype)[index]

@@ -172,6 +172,32 @@ def bin_distribution_widget(rgb, logits, cell: tuple[int, int] = (0, 0), T: floa
     return _assemble(draw, controls, "Move the cell: the network's distribution over the bins there")
 
 
+def temperature_widget(rgb, logits, T: float | None = None):
+    """A temperature slider on a logarithmic scale from 0.01 to 1: one photo decoded with the annealed mean at
+    that temperature (chapter 5).
+
+    Args:
+        rgb: the photo the network saw (uint8 (H, W, 3)).
+        logits: (1, NUM_BINS, h, w) the network's output for it, computed once by the caller.
+        T: initial temperature (default :data:`colorlab.decode.T_ANNEALED`).
+
+    Returns:
+        An ipywidgets ``VBox`` with ``controls`` ``{"T": FloatLogSlider}`` and an ``output`` showing
+        :func:`colorlab.plot.temperature_strip` at the chosen temperature.
+    """
+    import ipywidgets as widgets
+
+    from .decode import T_ANNEALED
+
+    slider = widgets.FloatLogSlider(value=T_ANNEALED if T is None else T, base=10, min=-2, max=0, step=0.05,
+                                    description="T", readout_format=".2f", continuous_update=False)
+
+    def draw(T):
+        _show(plot.temperature_strip(rgb, logits, (T,)))
+
+    return _assemble(draw, {"T": slider}, "Move T: from the mode (0.01) to the mean (1)")
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Chapter 7: colorize your own photo
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,53 @@
+"""Every chapter has the same skeleton: a numbered title, a box (what you will learn, prerequisites, time), the
+body, a summary, and 3–5 exercises with their solutions folded away.
+
+The box and the folded solutions are plain HTML inside Markdown (a ``div`` with the theme's admonition classes,
+and ``details``/``summary`` with sphinx-togglebutton's classes), so they render in the HTML book and in
+JupyterLab alike.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from test_book import toc_files
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = [name for name in toc_files() if name.startswith("chapters/")]
+EXERCISE = re.compile(r"^\*\*Exercise (\d+): [^*]+\.\*\*", re.M)
+SOLUTION = re.compile(r"<details class=\"toggle-details\">\n<summary class=\"toggle-details__summary\">Solution"
+                      r"</summary>\n\n.+?\n\n</details>", re.S)
+
+
+def markdown_cells(name: str) -> list[str]:
+    cells = json.loads((ROOT / f"{name}.ipynb").read_text())["cells"]
+    return ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown"]
+
+
+@pytest.mark.parametrize("number, name", list(enumerate(CHAPTERS, start=1)), ids=lambda x: str(x))
+def test_chapter_opens_with_a_numbered_title_and_the_box(number, name):
+    first = markdown_cells(name)[0]
+    assert first.startswith(f"# {number}. "), f"{name}: the title must start with '# {number}. '"
+    box = re.search(r'<div class="admonition tip">\n<p class="admonition-title">Before you start</p>\n\n(.+?)'
+                    r"\n\n</div>", first, re.S)
+    assert box, f"{name}: no 'Before you start' box in the first cell"
+    for part in ("**You will learn**", "**Prerequisites:**", "**Time:**"):
+        assert part in box.group(1), f"{name}: the box lacks {part}"
+    assert re.search(r"\*\*Time:\*\* about .+ to read; .+ runs in about .+", box.group(1)), \
+        f"{name}: the box must give the time to read and to run"
+
+
+@pytest.mark.parametrize("name", CHAPTERS, ids=lambda n: n.split("/")[-1])
+def test_chapter_ends_with_summary_and_exercises_with_folded_solutions(name):
+    cells = markdown_cells(name)
+    headings = [line for cell in cells for line in cell.splitlines() if line.startswith("## ")]
+    assert "## Summary" in headings and "## Exercises" in headings, f"{name}: Summary and Exercises headings"
+    assert headings.index("## Summary") == len(headings) - 2 and headings[-1] == "## Exercises", \
+        f"{name}: Summary and Exercises must be the last two sections"
+    text = "\n\n".join(cells[[i for i, c in enumerate(cells) if "## Exercises" in c][0]:])
+    numbers = [int(n) for n in EXERCISE.findall(text)]
+    assert 3 <= len(numbers) <= 5, f"{name}: {len(numbers)} exercises"
+    assert numbers == list(range(1, len(numbers) + 1)), f"{name}: exercises numbered {numbers}"
+    assert len(SOLUTION.findall(text)) == len(numbers), f"{name}: every exercise needs one folded solution"
