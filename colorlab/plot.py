@@ -17,6 +17,7 @@ Sections: the Lab space (chapter 1), quantization (chapter 2), soft encoding (ch
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -24,6 +25,7 @@ import torch
 from matplotlib.colors import ListedColormap, LogNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.text import Text
 
 from . import bins as _bins
 from . import encode as _encode
@@ -43,8 +45,53 @@ _OUT_OF_GAMUT_GREY = 0.82
 # ---------------------------------------------------------------------------------------------------------------
 
 
+#: Widest a figure is drawn, in inches: the book's text column (about 670 CSS pixels at 1024 and 1400 pixels
+#: of window) and a JupyterLab output area beside the file browser at 1024 pixels are no narrower, so a figure
+#: is shown at its own size and its points are the reader's points.
+PAGE_WIDTH = 6.9
+#: Pixels per inch of the figures: CSS pixels are 96 to the inch, so the PNG is shown pixel for pixel.
+DPI = 96
+#: Smallest font a figure draws, in points (smaller sizes asked for are raised to it when it is drawn).
+MIN_FONT_SIZE = 9.0
+
+
+class BookFigure(Figure):
+    """A :class:`~matplotlib.figure.Figure` drawn for the page: no text below :data:`MIN_FONT_SIZE` points,
+    and each panel's title wrapped onto more lines when it is wider than the panel's share of the figure."""
+
+    def fit_text(self, renderer) -> None:
+        """Raise small fonts to :data:`MIN_FONT_SIZE` and wrap wide titles (done before every draw)."""
+        for text in self.findobj(Text):
+            if text.get_fontsize() < MIN_FONT_SIZE:
+                text.set_fontsize(MIN_FONT_SIZE)
+        for ax in self.axes:
+            _wrap_title(ax, renderer)
+
+    def draw(self, renderer):
+        self.fit_text(renderer)
+        super().draw(renderer)
+
+
+def _wrap_title(ax, renderer) -> None:
+    """Break a title (without TeX) at spaces so that no line is wider than the panel's grid column."""
+    spec, title = ax.get_subplotspec(), ax.title
+    text = title.get_text()
+    if spec is None or not text or "$" in text:
+        return
+    ratios = spec.get_gridspec().get_width_ratios() or [1] * spec.get_gridspec().ncols
+    room = 0.95 * ax.get_figure().bbox.width * sum(ratios[i] for i in spec.colspan) / sum(ratios)
+    lines = text.replace(" = ", "\u00a0=\u00a0").split("\n")  # keep "name = value" on one line
+    width = title.get_window_extent(renderer).width  # of the longest line
+    if width > room:
+        chars = max(10, int(max(map(len, lines)) * room / width))
+        title.set_text("\n".join(textwrap.fill(line, chars) for line in lines).replace("\u00a0", " "))
+
+
 def _figure(ncols: int, nrows: int = 1, panel: float = 3.4, height: float | None = None) -> Figure:
-    return Figure(figsize=(panel * ncols, (height or panel) * nrows), layout="constrained")
+    """A figure of ``ncols`` × ``nrows`` panels (inches), scaled down as a whole to fit :data:`PAGE_WIDTH`."""
+    width, tall = panel * ncols, (height or panel) * nrows
+    scale = min(1.0, PAGE_WIDTH / width)
+    return BookFigure(figsize=(width * scale, tall * scale), dpi=DPI, layout="constrained")
 
 
 def _image_grid(rows, panel: float, height: float | None = None, fontsize: float = 9) -> Figure:
@@ -586,14 +633,14 @@ def loss_share(prior, lam: float = _prior.LAMBDA, top: int = 10) -> Figure:
     rank = np.arange(1, len(prior) + 1)
     for share, label in ((before, "no rebalancing"), (after, f"λ = {lam:g}")):
         cumulative = np.cumsum(share[order])
-        axes[2].plot(rank, cumulative, label=f"{label}: top {top} carry {100 * cumulative[top - 1]:.0f}%")
+        axes[2].plot(rank, cumulative, label=f"{label}:\ntop {top} carry {100 * cumulative[top - 1]:.0f}%")
     axes[2].axvline(top, color="0.5", lw=0.8, ls=":")
     axes[2].set_xscale("log")
     axes[2].set_ylim(0, 1.02)
     axes[2].set_xlabel("bins, most frequent first")
     axes[2].set_ylabel("cumulative share of the loss")
     axes[2].set_title("who carries the loss")
-    axes[2].legend(fontsize="small", loc="lower right")
+    axes[2].legend(fontsize="small", loc="upper left")
     for ax in axes[:2]:
         ax.title.set_fontsize("medium")
     return fig
@@ -661,7 +708,7 @@ def network_blocks(rows, input_size: int | None = None) -> Figure:
 
     Returns:
         A figure with two axes: top, one box per block whose height is proportional to the block's output
-        side h and whose width grows with the square root of its channels, labelled C × h × w (colours: blue
+        side h and whose width grows with the square root of its channels, labelled "C×" over "h×w" (colours: blue
         plain, purple dilated, green upsampling, orange the 1×1 classifier; "BN" under blocks ending in
         BatchNorm); bottom, the parameters (millions, bars) and forward GFLOPs (dots) of every block.
     """
@@ -676,12 +723,12 @@ def network_blocks(rows, input_size: int | None = None) -> Figure:
         width = 0.25 + 0.9 * np.sqrt(c / 512)
         height = h / tallest
         ax.add_patch(Rectangle((x, -height / 2), width, height, facecolor=colour, alpha=0.75, edgecolor="black"))
-        ax.text(x + width / 2, height / 2 + 0.03, f"{c}×{h}×{w}", ha="center", va="bottom", fontsize=7.5)
+        ax.text(x + width / 2, height / 2 + 0.03, f"{c}×\n{h}×{w}", ha="center", va="bottom", fontsize=7.5)
         label = name + (f"\ndilation {dilation}" if dilation > 1 else "") + ("\nBN" if bn else "")
         ax.text(x + width / 2, -height / 2 - 0.03, label, ha="center", va="top", fontsize=8)
-        x += width + 0.35
+        x += width + 0.5
     ax.set_xlim(-0.2, x)
-    ax.set_ylim(-0.75, 0.65)
+    ax.set_ylim(-0.75, 0.8)
     ax.axis("off")
     ax.set_title("blocks and output shapes (box height ∝ output side, width ∝ √channels)")
     names = [r.block for r in rows]

@@ -5,11 +5,15 @@ figure of :mod:`colorlab.plot` for the current values. The figure is drawn once 
 the executed notebook stores a real figure in the widget's state and the HTML book shows it without a kernel.
 ipywidgets is imported inside the functions: ``import colorlab`` never needs it.
 
-Callbacks redraw one small figure (well under a second on a laptop CPU); the heavy inputs (a prior, for
-example) are passed in once and never recomputed.
+Controls wrap onto new lines in a narrow window and never get narrower than :data:`CONTROL_MIN_WIDTH`
+(:func:`control_row`). Callbacks redraw one small figure; the heavy inputs (a prior, a network's prediction)
+are computed once. Where a slider changes only part of a figure, the rest is kept as pixels and only the
+changing artists are drawn again (:class:`Frames`), which makes the redraw several times faster.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 
@@ -17,6 +21,10 @@ from . import plot
 from .bins import AB_LIMIT
 from .encode import SIGMA, SOFT_K
 from .prior import LAMBDA, rebalance_weights
+
+
+#: Narrowest a control gets (a slider: its label, a track long enough to pick a value by hand, its readout).
+CONTROL_MIN_WIDTH = "20em"
 
 
 def _show(fig) -> None:
@@ -27,15 +35,148 @@ def _show(fig) -> None:
     fig.clear()
 
 
+def _show_png(png: bytes) -> None:
+    """Display a PNG (a frame of :class:`Frames`) in the current output area."""
+    from IPython.display import Image, display
+
+    display(Image(data=png, format="png"))
+
+
+def control_row(controls):
+    """Controls side by side, each at least :data:`CONTROL_MIN_WIDTH` wide, wrapping onto new lines.
+
+    Args:
+        controls: ipywidgets controls (sliders, buttons, uploads); their layout and label width are set here.
+
+    Returns:
+        An ipywidgets ``Box`` that lays the controls out in rows: as many per row as the window allows, each
+        row's controls sharing its width.
+    """
+    import ipywidgets as widgets
+
+    for control in controls:
+        control.layout.flex = f"1 1 {CONTROL_MIN_WIDTH}"
+        control.layout.min_width = CONTROL_MIN_WIDTH
+        control.layout.width = "auto"
+        if "description_width" in control.style.keys:
+            control.style.description_width = "initial"  # short labels (a, b, σ, λ) take only their room
+    return widgets.Box(list(controls), layout=widgets.Layout(display="flex", flex_flow="row wrap",
+                                                             width="100%", grid_gap="0 1em"))
+
+
 def _assemble(draw, controls: dict, title: str):
-    """Controls in a row, the drawing below them, the first drawing made now."""
+    """The title, the controls (:func:`control_row`), the drawing below them, the first drawing made now."""
     import ipywidgets as widgets
 
     output = widgets.interactive_output(draw, controls)
-    box = widgets.VBox([widgets.HTML(f"<b>{title}</b>"), widgets.HBox(list(controls.values())), output])
+    box = widgets.VBox([widgets.HTML(f"<b>{title}</b>"), control_row(controls.values()), output])
     box.controls = controls
     box.output = output
     return box
+
+
+class Frames:
+    """A figure drawn in full once, then redrawn by drawing only the artists that change (matplotlib blitting).
+
+    The first draw lays the figure out; that layout is kept, the figure without the changing artists is kept
+    as pixels, and each frame restores those pixels and draws the changing artists over them: no layout, no
+    ticks, no text but the artists' own. What the artists show is taken from a new figure of the same
+    function (building a figure is quick; drawing it is what takes time), so the figure's content has one
+    source, :mod:`colorlab.plot`.
+
+    Args:
+        fig: a figure (e.g. from :mod:`colorlab.plot`).
+        select: ``select(fig)`` lists the artists that change between frames (images, lines, texts, legends),
+            in an order that pairs them up between two figures of the same function.
+    """
+
+    def __init__(self, fig, select):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.fig, self.select = fig, select
+        self.changing = select(fig)
+        self.drawn = _drawn_over(fig, self.changing)
+        for artist in self.drawn:
+            artist.set_animated(True)  # laid out, but left out of the pixels kept
+        self.canvas = FigureCanvasAgg(fig)
+        self.canvas.draw()
+        fig.set_layout_engine("none")  # every frame keeps the layout of the first draw
+        self.background = self.canvas.copy_from_bbox(fig.bbox)
+
+    def update(self, new) -> bool:
+        """Show what the changing artists of figure ``new`` show; False, changing nothing, if it cannot.
+
+        It cannot when an axes holding a changing artist has other limits in ``new`` or an image has another
+        colour scale: then the rest of the figure (ticks, a colorbar) would change too.
+        """
+        pairs = list(zip(self.changing, self.select(new), strict=True))
+        for old, fresh in pairs:
+            if old.axes is not None and (old.axes.get_xlim() != fresh.axes.get_xlim()
+                                         or old.axes.get_ylim() != fresh.axes.get_ylim()):
+                return False
+            if getattr(old, "get_array", None) and np.ndim(old.get_array()) == 2 and (
+                    (old.norm.vmin, old.norm.vmax) != (fresh.norm.vmin, fresh.norm.vmax)):
+                return False
+        for old, fresh in pairs:
+            _copy_content(old, fresh)
+        if isinstance(self.fig, plot.BookFigure):
+            self.fig.fit_text(self.canvas.get_renderer())  # new titles wrap as in a full draw
+        return True
+
+    def png(self) -> bytes:
+        """The figure as it is now, as PNG bytes at the figure's dpi."""
+        import io
+
+        from PIL import Image
+
+        self.canvas.restore_region(self.background)
+        for artist in self.drawn:
+            self.fig.draw_artist(artist)
+        buffer = io.BytesIO()
+        Image.fromarray(np.asarray(self.canvas.buffer_rgba())).save(buffer, format="png")
+        return buffer.getvalue()
+
+
+def _drawn_over(fig, changing: list) -> list:
+    """The changing artists and, in each axes that holds some, every artist drawn over them, in drawing order
+    (an image that changes must not cover the lines drawn over it)."""
+    drawn = []
+    for ax in fig.axes:
+        mine = [artist for artist in changing if artist.axes is ax]
+        if mine:
+            lowest = min(artist.get_zorder() for artist in mine)
+            children = sorted((a for a in ax.get_children() if a is not ax.patch), key=lambda a: a.get_zorder())
+            drawn += [a for a in children if a.get_zorder() >= lowest and (a.get_visible() or a in mine)]
+    return drawn + [artist for artist in changing if artist.axes is None]
+
+
+def _copy_content(old, new) -> None:
+    """Make artist ``old`` show what ``new`` shows (an image, a line, a text or a legend)."""
+    from matplotlib.image import AxesImage
+    from matplotlib.legend import Legend
+    from matplotlib.lines import Line2D
+    from matplotlib.text import Text
+
+    if isinstance(old, AxesImage):
+        old.set_data(new.get_array())
+    elif isinstance(old, Line2D):
+        old.set_data(new.get_xdata(), new.get_ydata())
+        old.set_label(new.get_label())
+    elif isinstance(old, Text):
+        old.set_text(new.get_text())
+    elif isinstance(old, Legend):
+        for old_text, new_text in zip(old.get_texts(), new.get_texts(), strict=True):
+            old_text.set_text(new_text.get_text())
+    else:
+        raise TypeError(f"cannot copy the content of a {type(old).__name__}")
+
+
+def _redraw(state: dict, fig, select) -> None:
+    """Show ``fig``: as a frame of the figure shown before when only ``select``'s artists differ, else anew."""
+    frames = state.get("frames")
+    if frames is None or not frames.update(fig):
+        state["frames"] = frames = Frames(fig, select)
+    _show_png(frames.png())
 
 
 def gamut_slice_widget(l: float = 50.0, resolution: int = 161):
@@ -54,8 +195,11 @@ def gamut_slice_widget(l: float = 50.0, resolution: int = 161):
     slider = widgets.IntSlider(value=int(round(l)), min=0, max=100, step=5, description="L",
                                continuous_update=False)
 
+    state = {}
+
     def draw(l):
-        _show(plot.ab_gamut_planes((l,), resolution=resolution))
+        fig = plot.ab_gamut_planes((l,), resolution=resolution)
+        _redraw(state, fig, lambda fig: [fig.axes[0].images[0], fig.axes[0].title])
 
     return _assemble(draw, {"l": slider}, "Move L: the displayable part of the ab plane grows, then shrinks")
 
@@ -124,15 +268,23 @@ def rebalancing_widget(prior, lam: float = LAMBDA):
 
     prior = np.asarray(prior, dtype=np.float64)
     slider = widgets.FloatSlider(value=lam, min=0.0, max=1.0, step=0.05, description="λ", continuous_update=False)
+    state = {}
 
     def draw(lam):
         w = rebalance_weights(prior, lam=lam).numpy()
         seen = prior > 0
         print(f"λ = {lam:.2f}: weights from {w[seen].min():.3f} to {w[seen].max():.3f}, "
               f"Σ p·w = {float((prior * w).sum()):.4f}")
-        _show(plot.loss_share(prior, lam=lam))
+        _redraw(state, plot.loss_share(prior, lam=lam), _loss_share_changing)
 
     return _assemble(draw, {"lam": slider}, "Move λ: from weighting by 1/p (λ = 0) to no rebalancing (λ = 1)")
+
+
+def _loss_share_changing(fig) -> list:
+    """What λ changes in :func:`colorlab.plot.loss_share`: the map after rebalancing, its title, that curve and
+    the legend (the map before, the colour scale and the axes stay)."""
+    share_ax, curve_ax = fig.axes[1], fig.axes[2]
+    return [share_ax.images[-1], share_ax.title, curve_ax.lines[1], curve_ax.get_legend()]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -166,8 +318,12 @@ def bin_distribution_widget(rgb, logits, cell: tuple[int, int] = (0, 0), T: floa
                                  description="T", **style),
     }
 
+    state = {}
+
     def draw(row, col, T):
-        _show(plot.bin_distribution(rgb, logits, (row, col), T=T))
+        if state.get("cell") != (row, col):  # another cell: everything but the photo changes
+            state.update(cell=(row, col), frames=None)
+        _redraw(state, plot.bin_distribution(rgb, logits, (row, col), T=T), _annealed_mean_marks)
 
     return _assemble(draw, controls, "Move the cell: the network's distribution over the bins there")
 
@@ -198,26 +354,38 @@ def temperature_widget(rgb, logits, T: float | None = None):
     return _assemble(draw, {"T": slider}, "Move T: from the mode (0.01) to the mean (1)")
 
 
+def _annealed_mean_marks(fig) -> list:
+    """What T changes in :func:`colorlab.plot.bin_distribution`: the annealed mean's mark and the legend."""
+    ax = fig.axes[1]
+    return [ax.lines[2], ax.get_legend()]
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Chapter 7: colorize your own photo
 # ---------------------------------------------------------------------------------------------------------------
 
 
 def _decode_upload(content: bytes, name: str) -> np.ndarray:
-    """Bytes of an uploaded file → uint8 (H, W, 3), with colorlab's robust decoder (it needs a file on disk)."""
+    """Bytes of an uploaded file → uint8 (H, W, 3), with colorlab's robust decoder (it needs a file on disk).
+
+    Raises:
+        ValueError: the file cannot be decoded; the message gives the reason without naming any file.
+    """
     import os
     import tempfile
 
-    from .data import load_rgb
+    from .data import UnreadableImageError, load_rgb
 
-    suffix = os.path.splitext(name)[1] or ".img"
-    fd, tmp = tempfile.mkstemp(suffix=suffix)
-    try:
-        with os.fdopen(fd, "wb") as f:
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "upload" + (os.path.splitext(name)[1] or ".img"))
+        with open(path, "wb") as f:
             f.write(content)
-        return load_rgb(tmp)
-    finally:
-        os.unlink(tmp)
+        try:
+            return load_rgb(path)
+        except UnreadableImageError as error:
+            reason = error.__cause__ or error
+            detail = str(reason).replace(f"'{path}'", "").replace(path, "").strip(" :")
+            raise ValueError(detail or type(reason).__name__) from error
 
 
 def _uploaded(value) -> tuple[str, bytes] | None:
@@ -226,6 +394,40 @@ def _uploaded(value) -> tuple[str, bytes] | None:
         return None
     item = value[-1] if isinstance(value, (tuple, list)) else list(value.values())[-1]
     return item["name"], bytes(item["content"])
+
+
+def _shrink(rgb: np.ndarray, max_side: int) -> np.ndarray:
+    """``rgb`` scaled down (Lanczos) so that its longer side is at most ``max_side`` pixels."""
+    from PIL import Image
+
+    scale = max_side / max(rgb.shape[:2])
+    if scale >= 1:
+        return rgb
+    size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+    return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS))
+
+
+@contextlib.contextmanager
+def _remembered_forward(model, memory: dict):
+    """Within the block, calling ``model`` on the input of its last call returns the last output again.
+
+    A new temperature only changes how the network's output is decoded, so the network need not run again.
+    """
+    import torch
+
+    forward = model.forward
+
+    def remembering(x):
+        last = memory.get("input")
+        if last is None or last.shape != x.shape or last.dtype != x.dtype or not torch.equal(last, x):
+            memory.update(input=x.detach().clone(), output=forward(x))
+        return memory["output"]
+
+    model.forward = remembering
+    try:
+        yield model
+    finally:
+        del model.forward  # the class's own forward again
 
 
 def colorize_upload_widget(model, example: np.ndarray, T: float | None = None, size: int = 256,
@@ -237,15 +439,17 @@ def colorize_upload_widget(model, example: np.ndarray, T: float | None = None, s
         example: uint8 (H, W, 3) shown before anything is uploaded (and in the saved widget state of the HTML).
         T: initial annealed-mean temperature (default :data:`colorlab.decode.T_ANNEALED`).
         size: shorter side the network predicts at; ab is upsampled onto the full-resolution L.
-        max_side: uploads larger than this on their longer side are shrunk first, to keep the widget responsive.
+        max_side: uploads larger than this on their longer side are shrunk first, to keep the widget responsive
+            (the status line says so).
 
     Returns:
         An ipywidgets ``VBox`` with ``controls`` ``{"T"}``, ``upload`` (a ``FileUpload`` for one image file),
         ``output`` showing :func:`colorlab.plot.colorization_grid` for the current photo, and ``status`` (an
-        ``HTML`` line that reports a file it could not read instead of raising).
+        ``HTML`` line that reports the photo's size, or a file it could not read instead of raising).
     """
+    import html
+
     import ipywidgets as widgets
-    from PIL import Image
 
     from .decode import T_ANNEALED
 
@@ -255,36 +459,40 @@ def colorize_upload_widget(model, example: np.ndarray, T: float | None = None, s
     slider = widgets.FloatSlider(value=T_ANNEALED if T is None else T, min=0.05, max=1.0, step=0.01,
                                  description="T", continuous_update=False)
     output = widgets.Output()
+    state, memory = {}, {}
 
     def draw(*_):
+        with _remembered_forward(model, memory):
+            fig = plot.colorization_grid(model, {current["name"]: current["rgb"]}, T=slider.value, size=size,
+                                         panel=3.2)
         output.clear_output(wait=True)
         with output:
-            _show(plot.colorization_grid(model, {current["name"]: current["rgb"]}, T=slider.value, size=size,
-                                         panel=3.2))
+            _redraw(state, fig, lambda fig: [fig.axes[1].images[0], fig.axes[1].title])
 
     def on_upload(change):
         item = _uploaded(change["new"])
         if item is None:
             return
         name, content = item
+        shown = html.escape(name)
         try:
             rgb = _decode_upload(content, name)
         except Exception as error:  # a bad upload is reported in the widget, never raised into the notebook
-            status.value = f"<span style='color:#b00'>could not read {name}: {error}</span>"
+            status.value = f"<span style='color:#b00'>could not read {shown}: {html.escape(str(error))}</span>"
             return
-        if max(rgb.shape[:2]) > max_side:
-            scale = max_side / max(rgb.shape[:2])
-            rgb = np.asarray(Image.fromarray(rgb).resize((round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)),
-                                                         Image.Resampling.LANCZOS))
-        current.update(name=name, rgb=rgb)
-        status.value = f"{name}: {rgb.shape[1]} × {rgb.shape[0]} pixels"
+        small = _shrink(rgb, max_side)
+        status.value = f"{shown}: {small.shape[1]} × {small.shape[0]} pixels" + (
+            f" (shrunk from {rgb.shape[1]} × {rgb.shape[0]}: at most {max_side} pixels a side)"
+            if small is not rgb else "")
+        current.update(name=name, rgb=small)
+        state["frames"] = None  # another photo: draw it all
         draw()
 
     upload.observe(on_upload, names="value")
     slider.observe(draw, names="value")
     draw()
     box = widgets.VBox([widgets.HTML("<b>Colorize your own photo</b> (it never leaves this kernel)"),
-                        widgets.HBox([upload, slider]), status, output])
+                        control_row([upload, slider]), status, output])
     box.controls = {"T": slider}
     box.upload = upload
     box.output = output

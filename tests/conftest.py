@@ -29,7 +29,8 @@ def authors_bins():
 
 @pytest.fixture
 def drawn(monkeypatch):
-    """Record every figure the widgets draw instead of displaying it."""
+    """Record every figure the widgets draw instead of displaying it (redrawn ones as the figure built for them;
+    tests/test_widgets.py checks that the frames shown instead are drawn right)."""
     from matplotlib.figure import Figure
 
     from colorlab import widgets
@@ -41,4 +42,5 @@ def drawn(monkeypatch):
         calls.append(fig)
 
     monkeypatch.setattr(widgets, "_show", record)
+    monkeypatch.setattr(widgets, "_redraw", lambda state, fig, select: record(fig))
     return calls

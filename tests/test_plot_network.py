@@ -33,7 +33,7 @@ def test_network_blocks(small_net):
     assert heights[1] == pytest.approx(heights[0] / 2) and heights[3] == pytest.approx(heights[0] / 8)
     assert heights[-1] == pytest.approx(heights[0] / 4)
     texts = [t.get_text() for t in diagram.texts]
-    assert f"{NUM_BINS}×16×16" in texts
+    assert f"{NUM_BINS}×\n16×16" in texts
     bars = [p.get_height() for p in costs.patches]
     assert bars == pytest.approx([r.parameters / 1e6 for r in rows])
     flops_line = fig.axes[2].get_lines()[0]

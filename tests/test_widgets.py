@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 
 import numpy as np
 import pytest
+import torch
 
 import colorlab as cl
 from colorlab import plot
@@ -97,3 +98,106 @@ def test_bins_at_lightness_widget_redraws(drawn):
     assert [t.split(":")[0] for t in titles] == ["L = 50", "L = 20"]
     counts = [int(t.split(": ")[1].split(" of")[0]) for t in titles]
     assert 0 < counts[1] < counts[0] < cl.bins.NUM_BINS
+
+
+# -- layout -------------------------------------------------------------------------------------------------------
+
+
+def test_controls_wrap_and_keep_their_minimum_width():
+    box = cl_widgets.soft_encoding_widget()
+    row = box.children[1]
+    assert row.layout.flex_flow == "row wrap"
+    for control in box.controls.values():
+        assert control.layout.min_width == cl_widgets.CONTROL_MIN_WIDTH
+        assert control.layout.flex.endswith(cl_widgets.CONTROL_MIN_WIDTH)
+        assert control.style.description_width == "initial"
+
+
+# -- frames: redraws that draw only what changed ----------------------------------------------------------------
+
+
+def pixels(png):
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def full_draw(fig, layout_of):
+    """PNG of ``fig`` drawn in full, with the axes where they are in figure ``layout_of`` (already drawn)."""
+    import io
+
+    fig.set_layout_engine("none")
+    for ax, placed in zip(fig.axes, layout_of.axes, strict=True):
+        ax.set_position(placed.get_position())
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def assert_same_picture(png, reference):
+    """Two renderings agree but for a few antialiased pixels at the edges of what was drawn over."""
+    a, b = pixels(png), pixels(reference)
+    assert a.shape == b.shape
+    differ = np.abs(a - b).max(axis=2) > 40
+    assert differ.sum() < 20, f"{differ.sum()} of {differ.size} pixels differ"
+
+
+FRAME_CASES = ["loss_share λ", "gamut slice L", "bin distribution T"]
+
+
+def frame_case(name):
+    """(make(value) → figure, select, value before, value after) of a figure a widget redraws as frames."""
+    prior = cl.prior.imagenet_prior().numpy()
+    rgb = np.ascontiguousarray(cl.sample_photo("astronaut")[::8, ::8])  # 64 × 64
+    logits = torch.randn(1, cl.bins.NUM_BINS, 16, 16, generator=torch.Generator().manual_seed(0))
+    return {
+        "loss_share λ": (lambda v: plot.loss_share(prior, lam=v), cl_widgets._loss_share_changing, 0.5, 0.2),
+        "gamut slice L": (lambda v: plot.ab_gamut_planes((v,), resolution=41),
+                          lambda f: [f.axes[0].images[0], f.axes[0].title], 50, 70),
+        "bin distribution T": (lambda v: plot.bin_distribution(rgb, logits, (3, 4), T=v),
+                               cl_widgets._annealed_mean_marks, 0.38, 0.9),
+    }[name]
+
+
+@pytest.mark.parametrize("case", FRAME_CASES)
+def test_a_frame_shows_what_a_full_draw_shows(case):
+    make, select, before, after = frame_case(case)
+    frames = cl_widgets.Frames(make(before), select)
+    first = frames.png()
+    assert frames.update(make(after))
+    moved = frames.png()
+    assert_same_picture(moved, full_draw(make(after), layout_of=frames.fig))
+    assert np.abs(pixels(moved) - pixels(first)).max() > 100  # and it did change
+
+
+def test_frames_refuse_a_figure_with_another_colour_scale():
+    rgb = np.ascontiguousarray(cl.sample_photo("astronaut")[::8, ::8])
+    logits = torch.zeros(1, cl.bins.NUM_BINS, 16, 16)
+    logits[0, 100, 3, 4] = 8.0  # one confident cell among flat ones
+    probabilities = lambda fig: [fig.axes[1].images[-1]]  # noqa: E731
+    frames = cl_widgets.Frames(plot.bin_distribution(rgb, logits, (0, 0)), probabilities)
+    before = frames.png()
+    assert not frames.update(plot.bin_distribution(rgb, logits, (3, 4)))
+    assert frames.png() == before  # nothing changed
+    assert frames.update(plot.bin_distribution(rgb, logits, (0, 1)))  # another flat cell: the same scale
+
+
+def test_rebalancing_widget_redraws_frames_not_figures(monkeypatch):
+    shown, built = [], []
+    monkeypatch.setattr(cl_widgets, "_show_png", shown.append)
+    original = cl_widgets.Frames
+
+    class Counted(original):
+        def __init__(self, *args):
+            built.append(1)
+            super().__init__(*args)
+
+    monkeypatch.setattr(cl_widgets, "Frames", Counted)
+    box = cl_widgets.rebalancing_widget(cl.prior.imagenet_prior(), lam=0.5)
+    for lam in (0.3, 0.0, 1.0):
+        box.controls["lam"].value = lam
+    assert len(shown) == 4 and len(built) == 1  # the authors' prior keeps one colour scale for every λ
+    assert all(png[:4] == b"\x89PNG" for png in shown)
+    assert len({png for png in shown}) == 4

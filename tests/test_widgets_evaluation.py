@@ -1,6 +1,7 @@
 """Tests of the chapter 7 widget: colorize an uploaded photo, with a temperature slider."""
 
 import io
+import tempfile
 
 import matplotlib
 
@@ -51,14 +52,38 @@ def test_widget_shows_the_example_then_an_upload_then_redraws_for_T(drawn, model
     assert len(drawn) == 3 and "T = 1.00" in drawn[2].axes[1].get_title()
 
 
-def test_widget_reports_an_unreadable_upload_without_raising(drawn, model):
+NOISE = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("content", [b"not an image at all", png_bytes(NOISE)[:400]], ids=["text", "truncated"])
+def test_widget_reports_an_unreadable_upload_without_raising(drawn, model, content):
     box = cl_widgets.colorize_upload_widget(model, np.zeros((16, 16, 3), np.uint8), size=16)
-    upload(box, "notes.png", b"not an image at all")
-    assert "could not read notes.png" in box.status.value
+    upload(box, "notes.png", content)
+    message = box.status.value
+    assert "could not read notes.png: " in message
+    assert message.count("notes.png") == 1 and tempfile.gettempdir() not in message and "upload" not in message
     assert len(drawn) == 1  # nothing redrawn
 
 
-def test_large_uploads_are_shrunk(drawn, model):
+def test_large_uploads_are_shrunk_and_the_status_says_so(drawn, model):
     box = cl_widgets.colorize_upload_widget(model, np.zeros((16, 16, 3), np.uint8), size=16, max_side=40)
     upload(box, "big.png", png_bytes(np.full((60, 100, 3), 120, np.uint8)))
     assert drawn[-1].axes[2].get_images()[0].get_array().shape == (24, 40, 3)
+    assert box.status.value == "big.png: 40 × 24 pixels (shrunk from 100 × 60: at most 40 pixels a side)"
+    upload(box, "small.png", png_bytes(np.full((20, 30, 3), 120, np.uint8)))
+    assert box.status.value == "small.png: 30 × 20 pixels"
+
+
+def test_a_new_temperature_reuses_the_network_output(monkeypatch, model):
+    shown, calls = [], []
+    monkeypatch.setattr(cl_widgets, "_show_png", shown.append)
+    forward = type(model).forward
+    monkeypatch.setattr(type(model), "forward", lambda self, x: calls.append(1) or forward(self, x))
+    box = cl_widgets.colorize_upload_widget(model, np.ascontiguousarray(cl.sample_photo("coffee")[::8, ::8]),
+                                            size=32)
+    for T in (0.2, 0.9):
+        box.controls["T"].value = T
+    assert len(calls) == 1 and len(shown) == 3 and len(set(shown)) == 3
+    upload(box, "chelsea.png", png_bytes(np.ascontiguousarray(cl.sample_photo("chelsea")[::8, ::8])))
+    assert len(calls) == 2 and len(shown) == 4
+    assert "forward" not in vars(model)  # the model is left as it was
