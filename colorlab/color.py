@@ -28,15 +28,15 @@ _SRGB_ENCODE_BREAK = 0.0031308
 _SRGB_DECODE_BREAK = 0.04045
 
 
+# The matrices in float64, computed once: the inverse is taken here, not inside the conversions, so that
+# the conversions trace into graphs (torch.export, ONNX) as plain arithmetic on constants.
+_XYZ_FROM_RGB = torch.tensor(XYZ_FROM_RGB, dtype=torch.float64)
+_RGB_FROM_XYZ = torch.linalg.inv(_XYZ_FROM_RGB)
+_WHITE = torch.tensor(D65_WHITE, dtype=torch.float64)
+
+
 def _matrices(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    xyz_from_rgb = torch.tensor(XYZ_FROM_RGB, dtype=torch.float64)
-    rgb_from_xyz = torch.linalg.inv(xyz_from_rgb)
-    white = torch.tensor(D65_WHITE, dtype=torch.float64)
-    return (
-        xyz_from_rgb.to(device=device, dtype=dtype),
-        rgb_from_xyz.to(device=device, dtype=dtype),
-        white.to(device=device, dtype=dtype),
-    )
+    return tuple(m.to(device=device, dtype=dtype) for m in (_XYZ_FROM_RGB, _RGB_FROM_XYZ, _WHITE))
 
 
 def _apply_matrix(m: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
