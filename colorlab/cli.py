@@ -337,11 +337,63 @@ def _bins(args) -> int:
 
 
 # ----------------------------------------------------------------------------------------------------------
+# export-onnx
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _add_export_onnx(subparsers) -> None:
+    from .models import PREDICT_SIZE
+    from .web import AUTO_PRECISIONS, MAX_MODEL_BYTES, PRECISIONS
+
+    parser = subparsers.add_parser(
+        "export-onnx",
+        help="write the classification model as one ONNX graph for web pages",
+        description=(
+            "Write the whole colorization of `colorlab colorize` as one ONNX graph with a dynamic height and "
+            "width: inputs rgb (uint8, 1 x 3 x H x W) and temperature (float32 scalar), outputs colorized and "
+            "gray (uint8, 1 x 3 x H x W). The book's in-browser panel runs it with onnxruntime-web."
+        ),
+    )
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.onnx", help="the file to write")
+    parser.add_argument("--checkpoint", metavar="PATH",
+                        help="a classification model file or training checkpoint (default: the committed one)")
+    parser.add_argument("--precision", choices=("auto", *PRECISIONS), default="auto",
+                        help=f"how the convolution kernels are stored; auto: the first of "
+                             f"{', '.join(AUTO_PRECISIONS)} whose file has at most {MAX_MODEL_BYTES:,} bytes "
+                             "(default: auto)")
+    parser.add_argument("--size", type=_positive_int, default=PREDICT_SIZE,
+                        help=f"shorter side, in pixels, of the copy the network sees (default: {PREDICT_SIZE})")
+    parser.set_defaults(handler=_export_onnx)
+
+
+def _export_onnx(args) -> int:
+    from pathlib import Path
+
+    from . import load_pretrained
+    from ._atomic import writable_folder
+    from .web import export_onnx
+
+    target = Path(args.output).expanduser()
+    if target.is_dir():
+        raise IsADirectoryError(f"-o: {str(target)!r} is a folder; give a file name such as model.onnx")
+    try:
+        writable_folder(target.parent)
+    except OSError as error:
+        raise type(error)(f"-o: {error}") from error
+    model = load_pretrained("classification", checkpoint=args.checkpoint)
+    path, precision = export_onnx(model, target, args.precision, args.size)
+    print(f"colorlab export-onnx: wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {precision} kernels); "
+          "inputs rgb uint8 (1, 3, H, W) and temperature float32 (); outputs colorized and gray uint8 "
+          "(1, 3, H, W)")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------------
 # The program
 # ----------------------------------------------------------------------------------------------------------
 
 #: Functions that each add one subcommand to the parser, in the order ``--help`` lists them.
-COMMANDS = [_add_colorize, _add_train, _add_prepare, _add_evaluate, _add_bins]
+COMMANDS = [_add_colorize, _add_train, _add_prepare, _add_evaluate, _add_bins, _add_export_onnx]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -345,15 +345,19 @@ def build_model(name: str, width: float = 1.0, **kwargs) -> ColorizationNet:
 
 def prediction_shape(height: int, width: int, size: int = PREDICT_SIZE) -> tuple[int, int]:
     """(h, w) at which :meth:`ColorizationNet.colorize` predicts a height × width image: the shorter side
-    scaled to ``size``, aspect ratio kept, both sides rounded to a multiple of 8.
+    scaled to ``size``, aspect ratio kept, both sides rounded to the nearest multiple of 8 (halves round up).
+
+    Integer arithmetic only: the result is exact, and it traces into an exported graph (symbolic sizes,
+    :mod:`colorlab.web`) as the same integer operations.
 
     >>> prediction_shape(1024, 768)
     (344, 256)
     """
     if size < SIZE_MULTIPLE:
         raise ValueError(f"size must be at least {SIZE_MULTIPLE}; got {size}")
-    scale = size / min(height, width)
-    return tuple(max(SIZE_MULTIPLE, SIZE_MULTIPLE * round(side * scale / SIZE_MULTIPLE)) for side in (height, width))
+    step = SIZE_MULTIPLE * min(height, width)  # side · size / step, rounded, is the side in multiples of 8
+    return tuple(max(SIZE_MULTIPLE, SIZE_MULTIPLE * ((2 * side * size + step) // (2 * step)))
+                 for side in (height, width))
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:

@@ -210,6 +210,16 @@ def test_prediction_shape():
         models.prediction_shape(10, 10, size=4)
 
 
+def test_prediction_shape_is_exact_and_rounds_halves_up():
+    from fractions import Fraction
+
+    assert models.prediction_shape(64, 65) == (256, 264)  # 65 · 256 / 64 = 32.5 multiples of 8
+    for height, width in [(64, 65), (192, 195), (300, 451), (17, 1000), (4000, 3000)]:
+        shorter = min(height, width)
+        exact = tuple(max(8, 8 * int(Fraction(side * 256, 8 * shorter) + Fraction(1, 2))) for side in (height, width))
+        assert models.prediction_shape(height, width) == exact
+
+
 @pytest.mark.parametrize("name", ["eccv16", "seed", "regression"])
 def test_colorize_shape_and_mode_restored(name):
     model = models.build_model(name, 0.125).train()

@@ -1,0 +1,202 @@
+"""The in-browser colorization: the ONNX graph written by ``colorlab export-onnx`` gives the colours of
+``colorlab colorize``, its kernels survive storage at lower precision, and the chapter's panel markup is
+complete. (The panel itself is checked in a browser by ``tools/check_colorize_panel.py``.)"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorlab import colorize_rgb, sample_photos
+from colorlab.bins import cached_ab_bins
+from colorlab.cli import main
+from colorlab.colorize import gray_rgb
+from colorlab.decode import T_ANNEALED
+from colorlab.models import build_model
+from colorlab.web import (
+    AUTO_PRECISIONS,
+    MAX_MODEL_BYTES,
+    PARITY_MAX,
+    PARITY_MEAN,
+    BrowserColorizer,
+    _store_kernels,
+    choose_precision,
+    colorize_onnx,
+    panel_html,
+    parity,
+)
+
+onnx = pytest.importorskip("onnx")
+onnxruntime = pytest.importorskip("onnxruntime")
+
+TEMPERATURES = (T_ANNEALED, 1.0, 0.1)
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# --------------------------------------------------------------------------- the module behind the graph
+
+
+@pytest.mark.parametrize("shape", [(64, 96), (37, 53), (300, 451), (9, 200)])
+def test_browser_colorizer_is_colorize_rgb(shape):
+    torch.manual_seed(0)
+    model = build_model("eccv16", 0.125).eval()
+    rgb = np.random.default_rng(0).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    pipeline = BrowserColorizer(model, size=32)
+    x = torch.from_numpy(rgb).permute(2, 0, 1)[None].contiguous()
+    with torch.no_grad():
+        colorized, gray = pipeline(x, torch.tensor(0.5))
+    assert colorized.dtype == gray.dtype == torch.uint8
+    np.testing.assert_array_equal(colorized[0].permute(1, 2, 0).numpy(), colorize_rgb(model, rgb, 0.5, size=32))
+    np.testing.assert_array_equal(gray[0].permute(1, 2, 0).numpy(), gray_rgb(rgb))
+
+
+def test_browser_colorizer_raises_t_to_its_minimum_and_refuses_regression():
+    torch.manual_seed(0)
+    model = build_model("eccv16", 0.125).eval()
+    x = torch.zeros(1, 3, 16, 16, dtype=torch.uint8)
+    with torch.no_grad():
+        at_zero, _ = BrowserColorizer(model, size=16)(x, torch.tensor(0.0))
+        at_min, _ = BrowserColorizer(model, size=16)(x, torch.tensor(0.01))
+    torch.testing.assert_close(at_zero, at_min, rtol=0, atol=0)
+    with pytest.raises(TypeError, match="classification"):
+        BrowserColorizer(build_model("regression", 0.125))
+
+
+# --------------------------------------------------------------------------- kernel storage
+
+
+def _conv_graph(rng):
+    """A float32 ONNX graph with a Conv and a ConvTranspose, and its kernels."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    w1 = rng.normal(0, 0.2, (8, 3, 3, 3)).astype(np.float32)
+    w1[5] = 0  # a channel of zeros must not divide by zero
+    w2 = rng.normal(0, 0.2, (8, 4, 4, 4)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w1"], ["h"], pads=[1, 1, 1, 1]),
+         helper.make_node("ConvTranspose", ["h", "w2"], ["y"], strides=[2, 2], pads=[1, 1, 1, 1])],
+        "convs",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 10, 12])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 20, 24])],
+        [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), (w1, w2)
+
+
+@pytest.mark.parametrize("precision, tolerance", [("fp32", 0), ("fp16", 2e-3), ("int8", 2e-2)])
+def test_stored_kernels_compute_what_the_float32_graph_computes(precision, tolerance):
+    rng = np.random.default_rng(0)
+    model, _ = _conv_graph(rng)
+    x = rng.normal(size=(1, 3, 10, 12)).astype(np.float32)
+    reference = onnxruntime.InferenceSession(model.SerializeToString()).run(None, {"x": x})[0]
+    stored = _store_kernels(_conv_graph(np.random.default_rng(0))[0], precision)
+    onnx.checker.check_model(stored, full_check=True)
+    got = onnxruntime.InferenceSession(stored.SerializeToString()).run(None, {"x": x})[0]
+    scale = np.abs(reference).max()
+    assert np.abs(got - reference).max() <= tolerance * scale
+    kinds = {init.data_type for init in stored.graph.initializer}
+    expected = {"fp32": onnx.TensorProto.FLOAT, "fp16": onnx.TensorProto.FLOAT16, "int8": onnx.TensorProto.INT8}
+    assert expected[precision] in kinds
+
+
+def test_choose_precision_takes_the_first_that_fits():
+    assert choose_precision({"fp16": 4_300_000, "int8": 2_300_000}) == AUTO_PRECISIONS[0]
+    assert choose_precision({"fp16": 16_200_000, "int8": 8_100_000}) == "int8"
+    with pytest.raises(ValueError, match="does not fit"):
+        choose_precision({"fp16": 65_000_000, "int8": 32_000_000})
+
+
+def test_parity_measures_per_channel():
+    a = np.zeros((4, 4, 3), np.uint8)
+    b = a.copy()
+    b[0, 0] = (PARITY_MAX, 0, PARITY_MAX + 1)
+    mean, largest, ok = parity(b, a)
+    assert largest.tolist() == [PARITY_MAX, 0, PARITY_MAX + 1] and not ok
+    assert parity(a, a)[2]
+    with pytest.raises(ValueError, match="shape"):
+        parity(a, a[:2])
+
+
+# --------------------------------------------------------------------------- the book's graph
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """The committed classification model exported as the book build does it (`colorlab export-onnx`)."""
+    path = tmp_path_factory.mktemp("onnx") / "colorize.onnx"
+    assert main(["export-onnx", "-o", str(path)]) == 0
+    return path
+
+
+@pytest.mark.slow
+def test_exported_graph_interface_and_size(exported):
+    assert exported.stat().st_size <= MAX_MODEL_BYTES
+    model = onnx.load(exported)
+    onnx.checker.check_model(model, full_check=True)
+
+    def signature(values):
+        return [(v.name, v.type.tensor_type.elem_type,
+                 [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]) for v in values]
+
+    uint8, float32 = onnx.TensorProto.UINT8, onnx.TensorProto.FLOAT
+    assert signature(model.graph.input) == [("rgb", uint8, [1, 3, "height", "width"]), ("temperature", float32, [])]
+    assert signature(model.graph.output) == [("colorized", uint8, [1, 3, "height", "width"]),
+                                             ("gray", uint8, [1, 3, "height", "width"])]
+    assert type(cached_ab_bins(torch.float32, torch.device("cpu"))) is torch.Tensor  # no stand-in left behind
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("T", TEMPERATURES)
+def test_exported_graph_gives_the_colours_of_colorlab_colorize(exported, T, tmp_path, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, rgb in sample_photos().items():
+        Image.fromarray(rgb).save(photos / f"{name}.png")
+    code, _, err = run(capsys, "colorize", photos, "-o", tmp_path / "out", "-T", T)
+    assert code == 0, err
+    session = onnxruntime.InferenceSession(exported, providers=["CPUExecutionProvider"])
+    failures = []
+    for name, rgb in sample_photos().items():
+        colorized, gray = colorize_onnx(session, rgb, T)
+        reference = np.asarray(Image.open(tmp_path / "out" / f"{name}.png").convert("RGB"))
+        mean, largest, ok = parity(colorized, reference)
+        if not ok:
+            failures.append(f"{name}: mean {mean.round(3).tolist()}, max {largest.tolist()}")
+        assert parity(gray, gray_rgb(rgb))[2], name
+    assert failures == [], (f"at T = {T}, the graph differs from colorlab colorize by more than "
+                            f"{PARITY_MEAN} on average or {PARITY_MAX} at a pixel (8-bit levels): {failures}")
+
+
+# --------------------------------------------------------------------------- the command and the panel
+
+
+def test_export_onnx_errors_are_one_line(capsys, tmp_path):
+    from colorlab.models import build_model as build
+    from colorlab.pretrained import save_pretrained
+
+    code, _, err = run(capsys, "export-onnx", "-o", tmp_path)
+    assert code == 1 and "is a folder" in err and len(err.strip().splitlines()) == 1
+    regression = save_pretrained(build("regression", 0.0625), tmp_path / "regression.pt")
+    code, _, err = run(capsys, "export-onnx", "-o", tmp_path / "m.onnx", "--checkpoint", regression)
+    assert code == 1 and "regression model" in err and not (tmp_path / "m.onnx").exists()
+    code, _, err = run(capsys, "export-onnx", "-o", tmp_path / "m.onnx", "--checkpoint", tmp_path / "none.pt")
+    assert code == 1 and "does not exist" in err
+
+
+def test_panel_markup_names_its_files_and_embeds_the_samples():
+    html = panel_html(samples=("astronaut", "chelsea"), static="../_static").data
+    for fragment in ('data-model="../_static/colorize.onnx"',
+                     'data-runtime="../_static/onnxruntime-web/ort.wasm.bundle.min.mjs"',
+                     f'data-temperature="{T_ANNEALED}"', 'data-max-pixels="40000000"',
+                     'src="../_static/colorize-panel.js"', 'href="../_static/colorize-panel.css"',
+                     'alt="astronaut"', 'alt="chelsea"'):
+        assert fragment in html
+    assert html.count('class="colorize-panel-sample"') == 2
+    assert html.count("data:image/jpeg;base64,") == 2
