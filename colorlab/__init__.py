@@ -44,8 +44,8 @@ from .train import TrainConfig, fit, load_checkpoint, read_log
 
 __version__ = "0.1.0"
 
-# Figures and widgets load matplotlib (and ipywidgets when used): imported on first access, e.g. ``colorlab.plot``.
-_LAZY_SUBMODULES = ("gamut", "plot", "widgets")
+# Figures, widgets and the claims table: imported on first access, e.g. ``colorlab.plot``.
+_LAZY_SUBMODULES = ("claims", "gamut", "plot", "widgets")
 
 
 def __getattr__(name):
