@@ -47,9 +47,9 @@ from .train import TrainConfig, fit, load_checkpoint, read_log
 
 __version__ = "0.1.0"
 
-# Figures and widgets load matplotlib (and ipywidgets when used), the web export onnx: imported on first access,
+# Figures, widgets, the claims table and the web export (which needs onnx): imported on first access,
 # e.g. ``colorlab.plot``.
-_LAZY_SUBMODULES = ("gamut", "plot", "web", "widgets")
+_LAZY_SUBMODULES = ("claims", "gamut", "plot", "web", "widgets")
 
 
 def __getattr__(name):

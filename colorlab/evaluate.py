@@ -188,7 +188,8 @@ def evaluate_images(
 
     Returns:
         A JSON-ready dict: ``n_images``; ``methods`` → method → metric → ``{"mean", "ci95": [lo, hi]}``;
-        ``ground_truth`` → ``{"colorfulness": {...}}`` (of the photos themselves); ``images``: one row per
+        ``ground_truth`` → ``{"colorfulness": {...}, "images": [{"image", "colorfulness"}]}`` (of the photos
+        themselves, summarised and per image); ``images``: one row per
         image and method ``{"image", "method", "auc", "auc_rebal", "psnr", "ssim", "colorfulness"}``;
         ``accuracy_curves``: ``thresholds`` and, per method, the raw-accuracy curve averaged over the images;
         ``skipped``: ``[{"image", "reason"}]``; and the settings (``size``, ``temperature``, ``metrics``).
@@ -222,7 +223,7 @@ def evaluate_images(
         total = len(images) if hasattr(images, "__len__") else total
         pairs = tqdm(pairs, total=total, desc="evaluate", unit="img", disable=None)  # off when not a terminal
     rows: list[dict] = []
-    truth_colorfulness: list[float] = []
+    truth_colorfulness: list[float] = []  # one per evaluated image, in the order of ``names``
     skipped: list[dict] = []
     names: list[str] = []
     curves: dict[str, list[np.ndarray]] = {m: [] for m in methods}
@@ -267,7 +268,8 @@ def evaluate_images(
             "ci95": f"95% percentile bootstrap over images, {bootstrap} resamples, seed 0",
         },
         "methods": {m: _summaries([r for r in rows if r["method"] == m], METRICS, bootstrap) for m in methods},
-        "ground_truth": {"colorfulness": metrics.summarize(truth_colorfulness, n=bootstrap)},
+        "ground_truth": {"colorfulness": metrics.summarize(truth_colorfulness, n=bootstrap),
+                         "images": [{"image": n, "colorfulness": c} for n, c in zip(names, truth_colorfulness)]},
         "accuracy_curves": {"thresholds": metrics.AUC_THRESHOLDS.tolist(),
                             **{m: np.mean(curves[m], axis=0).tolist() for m in methods}},
         "images": rows,

@@ -1223,25 +1223,43 @@ def ranked_colorizations(photos: Mapping[str, np.ndarray], colorized: Mapping[st
     return _image_grid(rows, panel=panel, fontsize=8)
 
 
-def model_comparison(rgb: np.ndarray, models: Mapping[str, object], T: float | None = None, size: int | None = 256,
-                     panel: float = 3.0) -> Figure:
-    """One photo colorized by several models side by side: its lightness, each model's result, the original.
+def _comparison_row(name: str, rgb: np.ndarray, models: Mapping[str, object], T: float, size: int | None):
+    from .colorize import colorize_rgb, gray_rgb
+
+    images = [(f"{name}input L", gray_rgb(rgb))]
+    for label, model in models.items():
+        decoded = f", T = {T:g}" if getattr(model, "output_kind", None) == "logits" else ""
+        images.append((f"{label}{decoded}", colorize_rgb(model, rgb, T=T, size=size)))
+    return images + [("original", np.asarray(rgb))]
+
+
+def model_gallery(photos: Mapping[str, np.ndarray], models: Mapping[str, object], T: float | None = None,
+                  size: int | None = 256, panel: float = 2.4) -> Figure:
+    """Several photos colorized by several models: one row per photo with its lightness, each model's result and
+    the original (the layout of the paper's Figures 1 and 3).
 
     Args:
-        rgb: uint8 (H, W, 3) photo.
+        photos: ``{name: uint8 (H, W, 3)}``, all of the same shape (e.g. :func:`colorlab.evaluate.ground_truth`
+            crops).
         models: ``{label: colorlab model}``; classification models are decoded with the annealed mean at ``T``
             (default 0.38), regression models ignore T.
         size: shorter side the networks predict at (:func:`colorlab.colorize.colorize_rgb`).
     """
-    from .colorize import colorize_rgb, gray_rgb
     from .decode import T_ANNEALED
 
     if not models:
         raise ValueError("models: give at least one model")
+    if not photos:
+        raise ValueError("photos: give at least one photo")
     T = T_ANNEALED if T is None else T
-    images = [("input L", gray_rgb(rgb))]
-    for label, model in models.items():
-        decoded = f", T = {T:g}" if getattr(model, "output_kind", None) == "logits" else ""
-        images.append((f"{label}{decoded}", colorize_rgb(model, rgb, T=T, size=size)))
-    images.append(("original", np.asarray(rgb)))
-    return _image_grid([images], panel=panel, height=panel * rgb.shape[0] / rgb.shape[1] + 0.4)
+    rows = [_comparison_row(f"{name}: " if len(photos) > 1 else "", np.asarray(rgb), models, T, size)
+            for name, rgb in photos.items()]
+    aspect = max(np.asarray(rgb).shape[0] / np.asarray(rgb).shape[1] for rgb in photos.values())
+    return _image_grid(rows, panel=panel, height=panel * aspect + 0.4)
+
+
+def model_comparison(rgb: np.ndarray, models: Mapping[str, object], T: float | None = None, size: int | None = 256,
+                     panel: float = 3.0) -> Figure:
+    """One photo colorized by several models side by side: its lightness, each model's result, the original
+    (:func:`model_gallery` with one photo)."""
+    return model_gallery({"photo": rgb}, models, T=T, size=size, panel=panel)

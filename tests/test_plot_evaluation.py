@@ -92,3 +92,14 @@ def test_model_comparison_shows_each_model(models, photos):
     assert fig.axes[1].get_images()[0].get_array().shape == rgb.shape
     with pytest.raises(ValueError, match="at least one"):
         plot.model_comparison(rgb, {})
+
+
+def test_model_gallery_has_a_row_per_photo(models, photos):
+    classifier, regressor = models
+    crops = {name: rgb[:24, :32] for name, rgb in photos.items()}
+    fig = plot.model_gallery(crops, {"regression": regressor, "classification": classifier}, T=0.38, size=32)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(titles) == 4 * len(crops)
+    assert titles[:4] == [f"{next(iter(crops))}: input L", "regression", "classification, T = 0.38", "original"]
+    with pytest.raises(ValueError, match="at least one photo"):
+        plot.model_gallery({}, {"regression": regressor})

@@ -1,0 +1,124 @@
+"""Tests of colorlab.claims: each claim's verdict on evaluations built to pass or to fail it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from colorlab import sample_photos
+from colorlab.claims import (
+    PAPER_TABLE1_AUC,
+    RAW_AUC_TOLERANCE,
+    annealed_between_mean_and_mode,
+    beats_l2_on_rebalanced_auc,
+    check_claims,
+    format_claims,
+    l2_is_desaturated,
+    raw_auc_about_gray,
+    rebalancing_adds_colour,
+)
+from colorlab.evaluate import METHODS, evaluate_images
+from colorlab.models import build_model
+
+from test_evaluate import fixed_classifier
+
+N = 2000  # bootstrap resamples: enough for stable verdicts on these clear-cut cases
+
+
+def fake_result(scores: dict[str, dict[str, list[float]]], truth_colourfulness: list[float]) -> dict:
+    """An evaluation-shaped dict: ``scores[method][metric]`` lists one value per image."""
+    names = [f"photo{i}" for i in range(len(truth_colourfulness))]
+    rows = [{"image": name, "method": method, **{metric: values[i] for metric, values in metrics.items()}}
+            for method, metrics in scores.items() for i, name in enumerate(names)]
+    summary = {method: {metric: {"mean": float(np.mean(v))} for metric, v in metrics.items()}
+               for method, metrics in scores.items()}
+    truth = [{"image": n, "colorfulness": c} for n, c in zip(names, truth_colourfulness)]
+    return {"methods": summary, "images": rows, "ground_truth": {"images": truth}}
+
+
+def ramp(centre: float, n: int = 12, spread: float = 0.01) -> list[float]:
+    return list(centre + spread * np.linspace(-1, 1, n))
+
+
+def good_result() -> dict:
+    """The paper's picture: classification best on rebalanced AuC, level with gray on raw AuC, L2 greyish."""
+    return fake_result({
+        "gray": {"auc": ramp(0.88), "auc_rebal": ramp(0.70), "colorfulness": ramp(0.1)},
+        "regression": {"auc": ramp(0.885), "auc_rebal": ramp(0.74), "colorfulness": ramp(25)},
+        "class_mode": {"auc": ramp(0.85), "auc_rebal": ramp(0.75), "colorfulness": ramp(60)},
+        "class_mean": {"auc": ramp(0.89), "auc_rebal": ramp(0.76), "colorfulness": ramp(35)},
+        "class_annealed": {"auc": ramp(0.87), "auc_rebal": ramp(0.78), "colorfulness": ramp(45)},
+    }, ramp(48, spread=5))
+
+
+def test_every_claim_holds_on_the_papers_picture():
+    claims = check_claims(good_result(), rebalancing=(good_result(), good_result()), n=N)
+    assert [c.holds for c in claims[:4]] == [True, True, True, True]
+    assert len(claims) == 5 and not claims[4].holds  # identical λ pair: no colour added
+
+
+def test_beats_l2_fails_when_regression_is_better_or_level():
+    result = good_result()
+    for row in result["images"]:
+        if row["method"] == "regression":
+            row["auc_rebal"] += 0.10
+    claim = beats_l2_on_rebalanced_auc(result, n=N)
+    assert not claim.holds and claim.ours.startswith("-")
+    assert f"{PAPER_TABLE1_AUC['full'][1]:.1f}%" in claim.paper
+
+
+@pytest.mark.parametrize("gap, holds", [(RAW_AUC_TOLERANCE - 0.5, True), (RAW_AUC_TOLERANCE + 0.5, False)])
+def test_raw_auc_tolerance(gap, holds):
+    result = good_result()
+    for row in result["images"]:
+        if row["method"] == "class_annealed":
+            row["auc"] = next(r["auc"] for r in result["images"]
+                              if r["method"] == "gray" and r["image"] == row["image"]) - gap / 100
+    assert raw_auc_about_gray(result, n=N).holds is holds
+
+
+def test_desaturation_needs_colourfulness_below_the_photos():
+    result = good_result()
+    assert l2_is_desaturated(result, n=N).holds
+    for row in result["images"]:
+        if row["method"] == "regression":
+            row["colorfulness"] = 60.0
+    claim = l2_is_desaturated(result, n=N)
+    assert not claim.holds and "125%" in claim.ours
+
+
+def test_annealed_outside_the_range_fails():
+    result = good_result()
+    result["methods"]["class_annealed"]["colorfulness"]["mean"] = 70.0  # more vivid than the mode
+    assert not annealed_between_mean_and_mode(result).holds
+
+
+def test_rebalancing_claim_pairs_photos_and_needs_a_common_photo():
+    vivid, plain = good_result(), good_result()
+    for row in vivid["images"]:
+        row["colorfulness"] += 10.0
+    claim = rebalancing_adds_colour(vivid, plain, n=N)
+    assert claim.holds and "+10.0" in claim.ours and "(12 photos)" in claim.ours
+    for row in plain["images"]:
+        row["image"] += "-other"
+    with pytest.raises(ValueError, match="share no photo"):
+        rebalancing_adds_colour(vivid, plain, n=N)
+
+
+def test_format_claims_is_a_markdown_table_with_verdicts():
+    text = format_claims(check_claims(good_result(), n=N))
+    lines = text.splitlines()
+    assert lines[0].startswith("| claim in the paper |") and len(lines) == 2 + 4
+    assert all(line.count("|") == 5 for line in lines)
+    assert lines[2].endswith("| yes |")
+
+
+def test_claims_on_a_real_evaluation():
+    """End to end on real photos: the evaluation records per-image truth, and every claim can be checked."""
+    photos = dict(list(sample_photos().items())[:3])
+    regressor = build_model("regression", 0.0625).eval()
+    result = evaluate_images(photos, fixed_classifier()[0], regressor, size=32, bootstrap=200)
+    assert [row["image"] for row in result["ground_truth"]["images"]] == list(photos)
+    assert set(result["methods"]) == set(METHODS)
+    claims = check_claims(result, rebalancing=(result, result), n=200)
+    assert len(claims) == 5 and all(isinstance(c.holds, bool) for c in claims)
