@@ -52,12 +52,18 @@ def _per_image(result: Mapping, method: str, metric: str) -> dict[str, float]:
 
 
 def beats_l2_on_rebalanced_auc(result: Mapping, n: int = BOOTSTRAP_RESAMPLES) -> Claim:
-    """Table 1: the full model has the best rebalanced AuC, above L2 regression. Holds if the paired interval
-    of class_annealed − regression lies above 0."""
+    """Table 1: the full model has the best rebalanced AuC, above L2 regression.
+
+    Holds if the paired interval of class_annealed − regression lies above 0.
+    """
     full, l2 = PAPER_TABLE1_AUC["full"][1], PAPER_TABLE1_AUC["l2"][1]
     mean, lo, hi = _points(result, "class_annealed", "regression", "auc_rebal", n)
-    return Claim("classification beats L2 regression on rebalanced AuC",
-                 f"{full:.1f}% vs {l2:.1f}% ({full - l2:+.1f})", _interval(mean, lo, hi, " points"), lo > 0)
+    return Claim(
+        "classification beats L2 regression on rebalanced AuC",
+        f"{full:.1f}% vs {l2:.1f}% ({full - l2:+.1f})",
+        _interval(mean, lo, hi, " points"),
+        lo > 0,
+    )
 
 
 def raw_auc_about_gray(result: Mapping, n: int = BOOTSTRAP_RESAMPLES) -> Claim:

@@ -17,6 +17,7 @@ raises :class:`FileNotFoundError` saying how to get one; an unreadable, foreign 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -41,12 +42,17 @@ __all__ = [
     "load_pretrained",
     "load_model",
     "save_pretrained",
+    "EVALUATIONS",
+    "load_evaluation",
 ]
 
 #: File name of each committed model, looked up in :func:`model_search_dirs`.
 PRETRAINED_FILES = {"classification": "classification.pt", "regression": "regression.pt"}
 #: Environment variable naming an extra folder to search for the pretrained files (searched first).
 MODELS_DIR_ENV = "COLORLAB_MODELS_DIR"
+#: The committed evaluations (``models/evaluations/NAME.json``, written by ``colorlab evaluate --json``): the two
+#: book models on their validation photos, and the two pilot classifiers that differ only in λ (0.5 and 1).
+EVALUATIONS = ("validation", "pilot-lambda0.5", "pilot-lambda1")
 #: What each kind's model must output (``ColorizationNet.output_kind``).
 _OUTPUT_KIND = {"classification": "logits", "regression": "ab"}
 
@@ -163,3 +169,24 @@ def save_pretrained(model: ColorizationNet, path: str | os.PathLike, meta: dict 
         raise TypeError(f"model must be a colorlab ColorizationNet; got {type(model).__name__}")
     checkpoint = model_checkpoint(model, step=step, elapsed=elapsed, train_config=train_config, meta=meta, half=True)
     return atomic_save(checkpoint, path)
+
+
+def load_evaluation(name: str = "validation") -> dict:
+    """A committed evaluation of the book's models, as :func:`colorlab.evaluate_images` returns it.
+
+    Args:
+        name: one of :data:`EVALUATIONS`; the file ``evaluations/NAME.json`` is looked up in
+            :func:`model_search_dirs`.
+
+    Raises:
+        ValueError: ``name`` is not one of :data:`EVALUATIONS`.
+        FileNotFoundError: no folder holds the file.
+    """
+    if name not in EVALUATIONS:
+        raise ValueError(f"name must be one of {', '.join(EVALUATIONS)}; got {name!r}")
+    for folder in model_search_dirs():
+        path = folder / "evaluations" / f"{name}.json"
+        if path.is_file():
+            return json.loads(path.read_text(encoding="utf-8"))
+    searched = ", ".join(str(d / "evaluations") for d in model_search_dirs())
+    raise FileNotFoundError(f"no evaluation {name!r} ({name}.json) in {searched}")

@@ -241,3 +241,19 @@ def test_upgrade_script_converts_the_earlier_formats(tmp_path):
                                       "note": "x"}
     for key, value in loaded.state_dict().items():
         torch.testing.assert_close(value, state[key].to(value.dtype))
+
+
+def test_load_evaluation_reads_the_committed_file_of_that_name(models_dir):
+    (models_dir / "evaluations").mkdir()
+    (models_dir / "evaluations" / "validation.json").write_text('{"n_images": 3}', encoding="utf-8")
+    assert pretrained.load_evaluation("validation") == {"n_images": 3}
+    with pytest.raises(FileNotFoundError, match="pilot-lambda1"):
+        pretrained.load_evaluation("pilot-lambda1")
+    with pytest.raises(ValueError, match="name must be one of"):
+        pretrained.load_evaluation("test")
+
+
+def test_the_repository_holds_every_committed_evaluation():
+    for name in pretrained.EVALUATIONS:
+        result = pretrained.load_evaluation(name)
+        assert result["n_images"] == len({row["image"] for row in result["images"]}) > 0
