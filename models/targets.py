@@ -1,0 +1,63 @@
+"""Check the book models against their targets on the validation photos (models/README.md).
+
+    python models/targets.py VAL_JSON
+
+VAL_JSON is written by ``colorlab evaluate VAL_FOLDER --json VAL_JSON`` with the committed models. Each row is a
+paired difference over the same photos (mean and 95% bootstrap interval, colorlab.evaluate.paired_difference) or a
+ratio of mean colourfulness to the photos' own, and whether it meets its target.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from colorlab.claims import RAW_AUC_TOLERANCE
+from colorlab.evaluate import paired_difference
+
+#: The classifier's colourfulness must lie within this fraction of the photos' own.
+COLOURFULNESS_TOLERANCE = 0.2
+
+
+def _difference(result: dict, a: str, b: str, metric: str) -> tuple[str, float, float]:
+    mean, lo, hi = (100 * v for v in paired_difference(result, a, b, metric))
+    return f"{mean:+.2f} [{lo:+.2f}, {hi:+.2f}] points", mean, lo
+
+
+def _ratio(result: dict, method: str) -> float:
+    return result["methods"][method]["colorfulness"]["mean"] / result["ground_truth"]["colorfulness"]["mean"]
+
+
+def targets(result: dict) -> list[tuple[str, str, str, bool]]:
+    """(quantity, measured, target, met) for each target."""
+    rows = []
+    for other in ("regression", "gray"):
+        text, _, lo = _difference(result, "class_annealed", other, "auc_rebal")
+        rows.append((f"rebalanced AuC, class_annealed − {other}", text, "interval above 0", lo > 0))
+    text, mean, _ = _difference(result, "class_annealed", "gray", "auc")
+    rows.append(("raw AuC, class_annealed − gray", text, f"mean ≥ −{RAW_AUC_TOLERANCE:g}", mean >= -RAW_AUC_TOLERANCE))
+    ratio = _ratio(result, "class_annealed")
+    rows.append(("colourfulness, class_annealed / photos", f"{ratio:.2f}", f"1 ± {COLOURFULNESS_TOLERANCE:g}",
+                 abs(ratio - 1) <= COLOURFULNESS_TOLERANCE))
+    text, _, lo = _difference(result, "regression", "gray", "auc_rebal")
+    rows.append(("rebalanced AuC, regression − gray", text, "interval above 0", lo > 0))
+    ratio = _ratio(result, "regression")
+    rows.append(("colourfulness, regression / photos", f"{ratio:.2f}", "clearly below 1 (≤ 0.8)", ratio <= 0.8))
+    return rows
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    result = json.loads(open(argv[0], encoding="utf-8").read())
+    print(f"{result['n_images']} photos\n")
+    print("| quantity | measured | target | met? |\n|---|---|---|---|")
+    for quantity, measured, target, met in targets(result):
+        print(f"| {quantity} | {measured} | {target} | {'yes' if met else '**no**'} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
