@@ -30,7 +30,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .bins import cached_ab_bins
 from .color import lab_to_rgb, rgb_to_lab
 from .colorize import _rgb_uint8
 from .decode import T_ANNEALED, annealed_mean_from_logits
@@ -178,7 +177,6 @@ def _trace(model: ColorizationNet, size: int):
             )
     finally:
         quiet.setLevel(level)
-        cached_ab_bins.cache_clear()  # tracing may have cached a traced stand-in instead of a real tensor
     return program.model_proto
 
 
