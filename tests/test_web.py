@@ -218,7 +218,7 @@ def test_panel_markup_names_its_files_and_embeds_the_samples():
     html = panel_html(samples=("astronaut", "chelsea"), static="../_static").data
     for fragment in ('data-model="../_static/colorize.onnx"',
                      'data-runtime="../_static/onnxruntime-web/ort.wasm.bundle.min.mjs"',
-                     f'data-temperature="{T_ANNEALED}"', 'data-max-pixels="40000000"',
+                     f'data-temperature="{T_ANNEALED}"', 'data-max-pixels="30000000"',
                      'src="../_static/colorize-panel.js"', 'href="../_static/colorize-panel.css"',
                      'alt="astronaut"', 'alt="chelsea"'):
         assert fragment in html
