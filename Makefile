@@ -35,9 +35,11 @@ browser-model: install
 book: install vendor browser-model
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
-# Opens every page of the built book in headless Chromium (see tools/check_pages.py).
+# Opens every page of the built book in headless Chromium (see tools/check_pages.py), then colorizes photos
+# with the in-browser panel of chapter 7 served on 127.0.0.1 (see tools/check_colorize_panel.py).
 check-pages: install
 	$(BIN)/python tools/check_pages.py --html _build/html --toc _toc.yml
+	$(BIN)/python tools/check_colorize_panel.py --html _build/html
 
 # One PNG per page of the built book in screenshots/.
 screenshots: install
