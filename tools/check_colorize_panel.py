@@ -2,6 +2,7 @@
 with ``colorlab colorize``.
 
 Usage: python tools/check_colorize_panel.py [--html _build/html] [--page chapters/07_evaluation.html]
+                                           [--screenshot panel.png]
 
 The built book is served on 127.0.0.1 (a free port, Python's http.server, as a reader would serve it).
 One tab then
@@ -16,6 +17,8 @@ One tab then
 4. gives it a photo larger than the network's input: the result keeps the photo's size and agrees too;
 5. gives it a text file and a PNG above ``colorlab.web.MAX_PIXELS``, and expects a message for each;
 6. checks that no request left the server, no request failed and no script raised.
+
+With ``--screenshot``, a PNG of the panel after the first result is written too.
 
 Exit code 1 on any failure.
 """
@@ -186,6 +189,22 @@ def check_first_photo(page, photo: Path, work: Path) -> list[str]:
     ]
 
 
+def save_panel(page, path: Path, width: int = 1280) -> str:
+    """A PNG of the panel alone, as it is drawn now (the window is made tall enough to show all of it)."""
+    height = page.evaluate(f"document.querySelector('{PANEL}').getBoundingClientRect().height")
+    page.send("Emulation.setDeviceMetricsOverride",
+              {"width": width, "height": int(height) + 40, "deviceScaleFactor": 1, "mobile": False})
+    page.evaluate(f"document.querySelector('{PANEL}').scrollIntoView({{block: 'center'}})")
+    time.sleep(1.0)  # the page lays itself out again for the new window size, and scrolls
+    x, y, width, height = page.evaluate(
+        f"(() => {{ const r = document.querySelector('{PANEL}').getBoundingClientRect(); "
+        "return [r.left + scrollX, r.top + scrollY, r.width, r.height]; })()")
+    data = page.send("Page.captureScreenshot", {
+        "format": "png", "clip": {"x": x, "y": y, "width": width, "height": height, "scale": 1}})["data"]
+    path.write_bytes(base64.b64decode(data))
+    return f"screenshot of the panel: {path}"
+
+
 def check_slider(page, photo: Path, work: Path) -> list[str]:
     """The End key on the focused slider sets T = 1: the result changes, and agrees with the command."""
     page.evaluate(f"document.querySelector('{PANEL} input[type=range]').focus()")
@@ -220,7 +239,7 @@ def check_requests(page, origin: str) -> str:
     return f"{len(page.requested_urls)} requests, all to {origin}; no script errors"
 
 
-def check(html: Path, page_path: str, work: Path) -> list[str]:
+def check(html: Path, page_path: str, work: Path, screenshot: Path | None = None) -> list[str]:
     from browser import CHROMIUM_FLAGS, Chromium
 
     # every name lookup still fails, as in the page check, except for the address this check serves on
@@ -235,6 +254,8 @@ def check(html: Path, page_path: str, work: Path) -> list[str]:
             page = browser.open_page(f"{origin}/{page_path}")
             wait_for(page, lambda s: s["state"] == "ready", "opened over HTTP", timeout=30)
             lines += check_first_photo(page, files["astronaut.png"], work)
+            if screenshot:
+                lines.append(save_panel(page, screenshot))
             lines += check_slider(page, files["astronaut.png"], work)
             large = files["chelsea-large.png"]
             choose_file(page, large)
@@ -252,13 +273,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--html", type=Path, default=Path("_build/html"))
     parser.add_argument("--page", default="chapters/07_evaluation.html")
+    parser.add_argument("--screenshot", type=Path, help="also save a PNG of the panel after the first result")
     args = parser.parse_args(argv)
     if not (args.html / args.page).is_file():
         print(f"FAIL {args.html / args.page} does not exist (build the book first: make book)")
         return 1
     with tempfile.TemporaryDirectory(prefix="colorize-panel-") as work:
         try:
-            lines = check(args.html, args.page, Path(work))
+            lines = check(args.html, args.page, Path(work), args.screenshot)
         except Failure as failure:
             print(f"FAIL colorize panel: {failure}")
             return 1
