@@ -8,6 +8,9 @@ The cached tensors are shared, so the modules that use them never hand them out:
 tensors computed from them (an in-place edit of a returned value cannot reach the cache). They are built with
 autograd and inference mode switched off, so a cache first filled inside ``torch.inference_mode()`` still works in
 training code.
+They are also built outside any tracing mode (``torch.export``, ``torch.onnx.export``, fake tensors): the cache
+always holds real tensors, which a trace records as constants of its graph, so a graph exported while the cache
+is empty holds the same numbers, and ordinary calls after an export get real tensors.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import torch
+from torch.utils._python_dispatch import _disable_current_modes
 
 F = TypeVar("F", bound=Callable)
 
@@ -27,7 +31,7 @@ def device_constant(build: F) -> F:
     @functools.lru_cache(maxsize=64)
     @functools.wraps(build)
     def cached(*args):
-        with torch.inference_mode(False), torch.no_grad():
+        with _disable_current_modes(), torch.inference_mode(False), torch.no_grad():
             return build(*args)
 
     return cached

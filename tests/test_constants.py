@@ -56,6 +56,28 @@ def test_constants_first_built_in_inference_mode_serve_training_too():
     assert rgb.grad is not None and logits.grad is not None
 
 
+class _LabRoundTrip(torch.nn.Module):
+    def forward(self, rgb):
+        lab = cl.rgb_to_lab(rgb)
+        return cl.lab_to_rgb(lab), cl.annealed_mean_from_logits(lab[:, :1].expand(-1, cl.NUM_BINS, -1, -1))
+
+
+def test_constants_first_built_while_tracing_are_real_and_exported_as_numbers():
+    """torch.export (which torch.onnx.export runs) with empty caches: the graph holds the right constants, and
+    the caches hold real tensors afterwards, not the tracer's stand-ins."""
+    _clear_caches()
+    rgb = torch.rand(1, 3, 5, 7, generator=torch.Generator().manual_seed(0))
+    program = torch.export.export(_LabRoundTrip(), (rgb,))
+    for cached in (color._matrices, bins._device_ab_bins):
+        assert cached.cache_info().currsize == 1
+    assert all(type(t) is torch.Tensor for t in color._matrices(torch.float32, torch.device("cpu")))
+    assert type(bins._device_ab_bins(torch.float32, torch.device("cpu"))) is torch.Tensor
+    eager = _LabRoundTrip()(rgb)
+    for got, want in zip(program.module()(rgb), eager, strict=True):
+        torch.testing.assert_close(got, want)
+    torch.testing.assert_close(eager[0], rgb, atol=1e-4, rtol=0)
+
+
 def test_atomic_write_fsyncs_and_never_touches_the_umask(tmp_path, monkeypatch):
     synced = []
     real_fsync = os.fsync

@@ -67,6 +67,7 @@ class Page:
         self.exceptions: list[str] = []  # uncaught JavaScript exceptions
         self.failed_requests: list[str] = []  # URLs the page could not load, with the reason
         self.requested_urls: dict[str, str] = {}  # request id -> URL
+        self.bytes_received = 0  # bytes of every finished response (headers and body, as transferred)
 
     def send(self, method: str, params: dict | None = None, timeout: float = 60.0) -> dict:
         return self.browser.send(method, params, session_id=self.session_id, timeout=timeout)
@@ -207,6 +208,8 @@ class Chromium:
                 page.failed_requests.append(f"{url} ({params.get('errorText', 'failed')})")
         elif page is not None and method == "Network.requestWillBeSent":
             page.requested_urls[params["requestId"]] = params["request"]["url"]
+        elif page is not None and method == "Network.loadingFinished":
+            page.bytes_received += int(params.get("encodedDataLength", 0))
         self._events.append(message)
 
     def send(self, method: str, params: dict | None = None, session_id: str | None = None,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fetch the JavaScript the rendered book needs, so that its pages work without a network:
 # MathJax 3 (typesets the equations), require.js and the Jupyter widgets HTML manager (draws
-# the widgets from the state saved at build time). Versions are pinned and the npm registry's
+# the widgets from the state saved at build time), and onnxruntime-web (runs the colorization
+# model in the reader's browser, chapter 7). Versions are pinned and the npm registry's
 # sha512 integrity of each tarball is checked before anything is unpacked.
 #
 # Usage: tools/fetch_vendor.sh [DEST]        (DEST defaults to book/_vendor)
@@ -18,6 +19,7 @@ PACKAGES=(
   "mathjax@3.2.2 sha512-Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw=="
   "@jupyter-widgets/html-manager@1.0.15 sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA=="
   "requirejs@2.3.8 sha512-7/cTSLOdYkNBNJcDMWf+luFvMriVm7eYxp4BcFCsAX0wF421Vyce5SXP17c+Jd5otXKGNehIonFlyQXSowL6Mw=="
+  "onnxruntime-web@1.30.0 sha512-q0y+JrrtukXSzsBWEMccVfqX25LRmosXHF+CaRJmg8pZClzcV7svNc4rKY3jL02Vb7QmRMDs1SigqR4CXAfKYQ=="
 )
 STAMP="$DEST/.versions"
 WANT=$(printf '%s\n' "${PACKAGES[@]}")
@@ -45,7 +47,7 @@ for entry in "${PACKAGES[@]}"; do
 done
 
 rm -rf "$DEST"
-mkdir -p "$DEST/mathjax" "$DEST/html-manager" "$DEST/requirejs"
+mkdir -p "$DEST/mathjax" "$DEST/html-manager" "$DEST/requirejs" "$DEST/onnxruntime-web"
 # MathJax: the es5 bundle (tex-chtml.js and the components and fonts it loads on demand).
 cp -r "$WORK"/mathjax-3.2.2/package/es5 "$DEST/mathjax/"
 cp "$WORK"/mathjax-3.2.2/package/LICENSE "$DEST/mathjax/"
@@ -54,5 +56,11 @@ find "$WORK"/jupyter-widgets-html-manager-1.0.15/package/dist -maxdepth 1 -type 
   ! -name '*.map' ! -name 'embed.js' ! -name 'libembed-amd.js' -exec cp {} "$DEST/html-manager/" \;
 cp "$WORK"/jupyter-widgets-html-manager-1.0.15/package/package.json "$DEST/html-manager/"
 cp "$WORK"/requirejs-2.3.8/package/require.js "$DEST/requirejs/"
+# onnxruntime-web: the WebAssembly-only ES module with its loader bundled in, and the one .wasm it loads
+# (SIMD; it runs on one thread when the page is not cross-origin isolated). package.json names the licence.
+for file in ort.wasm.bundle.min.mjs ort-wasm-simd-threaded.wasm; do
+  cp "$WORK"/onnxruntime-web-1.30.0/package/dist/$file "$DEST/onnxruntime-web/"
+done
+cp "$WORK"/onnxruntime-web-1.30.0/package/package.json "$DEST/onnxruntime-web/"
 printf '%s\n' "$WANT" > "$STAMP"
 echo "vendored JavaScript written to $DEST ($(du -sh "$DEST" | cut -f1))"
