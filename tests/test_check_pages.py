@@ -113,6 +113,24 @@ def test_empty_widget_area_is_a_problem(widget_output, expected):
     assert any(p.startswith(expected) for p in problems), problems
 
 
+def test_clipped_code_line_is_a_problem():
+    html = page(clean_body() + '<div class="highlight"><pre data-clipped-px="96">x = 1\n'
+                'y = a_long_call(with_many, arguments)</pre></div>')
+    assert check_pages.find_problems(html) == ["code line clipped by 96 px: y = a_long_call(with_many, arguments)"]
+
+
+@pytest.mark.parametrize("content, empty", [
+    ('<div class="cell tag_remove-input"><div class="cell_output docutils container"></div></div>', True),
+    ("", True),
+    ("<p>The validation split.</p>", False),
+    ('<div class="cell_output"><img src="figure.png" data-natural-width="640"></div>', False),
+    ('<section id="b"><h3>Part<a class="headerlink" href="#b">#</a></h3><p>text</p></section>', False),
+])
+def test_section_with_only_its_heading_is_a_problem(content, empty):
+    html = page(f'<section id="a"><h2>Validation<a class="headerlink" href="#a">#</a></h2>{content}</section>')
+    assert check_pages.find_problems(html) == (["empty section: Validation"] if empty else [])
+
+
 def test_toc_pages_lists_root_then_chapters_in_order(tmp_path):
     toc = tmp_path / "_toc.yml"
     toc.write_text(
@@ -155,6 +173,16 @@ def test_browser_finds_broken_image_raw_tex_and_undrawn_widget(tmp_path):
     assert kinds == ["broken image", "raw TeX in text", "request failed", "widget not rendered"], bad.problems
     assert bad.problems.count("broken image: does-not-exist.png") == 1
     assert good.problems == []
+
+
+@pytest.mark.slow
+def test_browser_measures_clipped_code(tmp_path):
+    _chromium_or_skip()
+    code = '<pre style="width: 200px; overflow-x: auto">{}</pre>'
+    (tmp_path / "code.html").write_text(page(code.format("x = " + "1 + " * 60) + code.format("y = 2")))
+    with browser.Chromium() as chromium:
+        report = check_pages.check_page(chromium, tmp_path / "code.html", budget_s=1.0)
+    assert len(report.problems) == 1 and report.problems[0].startswith("code line clipped by"), report.problems
 
 
 @pytest.mark.slow

@@ -13,6 +13,9 @@ state), and the resulting DOM is inspected. A page fails when it shows
 - a broken image: an <img> whose naturalWidth is 0 after loading;
 - an empty widget area: saved widget views that the widget manager did not draw, or drew with no
   content or no height;
+- a clipped code line: a block of code or output wider than its box, so that the end of a line is
+  hidden behind a sideways scroll bar;
+- an empty section: a heading with nothing under it (no text, figure, table, output or subsection);
 - a JavaScript exception, or a request the page made that failed (with name lookups blocked, any
   request to the network fails, so a page that needs a CDN is caught on any machine).
 
@@ -61,6 +64,10 @@ SETTLE_AND_SERIALISE = r"""
   for (const area of document.querySelectorAll('.widget-subarea')) {
     area.setAttribute('data-rendered-height', String(area.getBoundingClientRect().height));
   }
+  for (const pre of document.querySelectorAll('pre')) {
+    const hidden = pre.scrollWidth - pre.clientWidth;
+    if (hidden > 1 && pre.clientWidth > 0) pre.setAttribute('data-clipped-px', String(hidden));
+  }
   return document.documentElement.outerHTML;
 })
 """
@@ -72,6 +79,9 @@ NOT_PROSE = [
     ".highlight", ".cell_input", ".cell_output", ".MathJax", ".bd-sidebar-primary",
     ".bd-sidebar-secondary", ".bd-header", ".bd-footer", ".search-button-field",
 ]
+# What a section may hold besides text, for it not to be empty.
+CONTENT = ("img, svg, table, pre, video, iframe, canvas, section, .widget-subarea, "
+           'script[type="application/vnd.jupyter.widget-view+json"]')
 # TeX that leaked into prose: display/inline delimiters or a control sequence such as \frac, \sum.
 RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\[A-Za-z]{2,}")
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\w*(Error|Exception): ", re.M)
@@ -90,6 +100,14 @@ class PageReport:
 def _describe(element, limit: int = 80) -> str:
     text = " ".join(element.get_text(" ", strip=True).split())
     return text[:limit] + ("..." if len(text) > limit else "")
+
+
+def _empty_under(heading) -> bool:
+    """Whether nothing follows ``heading`` in its section: no text, no figure, table, output or subsection."""
+    for sibling in heading.find_next_siblings():
+        if sibling.get_text(strip=True) or sibling.name in CONTENT.split(", ") or sibling.select_one(CONTENT):
+            return False
+    return not any(str(s).strip() for s in heading.find_next_siblings(string=True))
 
 
 def find_problems(html: str) -> list[str]:
@@ -143,6 +161,17 @@ def find_problems(html: str) -> list[str]:
             problems.append("widget area rendered empty")
         elif area.get("data-rendered-height") in ("0", "0.0"):
             problems.append("widget area has zero height")
+
+    # Code or output lines cut off at the right edge of their box (the browser measured the overflow).
+    for pre in body.select("pre[data-clipped-px]"):
+        longest = max(pre.get_text().splitlines() or [""], key=len)
+        problems.append(f"code line clipped by {pre['data-clipped-px']} px: {longest.strip()[:80]}")
+
+    # Sections that render as a heading alone.
+    for section in body.find_all("section"):
+        heading = section.find(re.compile(r"^h[1-6]$"))
+        if heading is not None and _empty_under(heading):
+            problems.append(f"empty section: {_describe(heading).rstrip(' #¶')}")
 
     # TeX that reached the prose unrendered.
     prose = BeautifulSoup(str(body), "html.parser")
