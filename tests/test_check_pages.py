@@ -213,3 +213,21 @@ def test_screenshot_of_a_page_is_a_png(tmp_path):
         assert image.format == "PNG"
         assert image.width == 640
         assert image.height > 900  # the whole page, not only the first screen
+
+
+@pytest.mark.slow
+def test_screenshot_starts_at_the_left_edge_of_a_page_scrolled_sideways(tmp_path):
+    _chromium_or_skip()
+    (tmp_path / "wide.html").write_text(
+        '<html><body style="margin: 0"><div style="width: 40px; height: 40px; background: red"></div>'
+        '<div style="width: 3000px; height: 2000px"></div>'
+        "<script>window.scrollTo(900, 300)</script></body></html>")
+    with browser.Chromium() as chromium:
+        tab = chromium.open_page((tmp_path / "wide.html").as_uri())
+        tab.screenshot(tmp_path / "wide.png", width=640)
+        tab.close()
+    from PIL import Image
+
+    with Image.open(tmp_path / "wide.png") as image:
+        assert image.width == 640
+        assert image.convert("RGB").getpixel((5, 5)) == (255, 0, 0)
