@@ -6,7 +6,7 @@ VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 BIN    := $(VENV)/bin
 
-.PHONY: install test book vendor check-pages screenshots clean
+.PHONY: install test book vendor check-pages check-lab screenshots clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ book: install vendor
 # Opens every page of the built book in headless Chromium (see tools/check_pages.py).
 check-pages: install
 	$(BIN)/python tools/check_pages.py --html _build/html --toc _toc.yml
+
+# Runs chapters in a real JupyterLab in headless Chromium (see tools/check_lab.py): Run All, no raw
+# MyST markup, every slider redraws its figure, controls usable at 1024 and 1400 px. Needs node and npm.
+LAB_CHAPTERS ?= chapters/04_rebalancing.ipynb
+check-lab: install
+	$(BIN)/python tools/check_lab.py --screenshots screenshots/lab $(LAB_CHAPTERS)
 
 # One PNG per page of the built book in screenshots/.
 screenshots: install
