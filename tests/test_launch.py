@@ -26,6 +26,7 @@ def test_every_chapter_starts_its_code_with_the_colab_cell():
         cell = cells[colab_cell.first_code_cell(cells)]
         assert "".join(cell["source"]) == colab_cell.cell_source(URL), path.name
         assert cell["metadata"]["tags"] == ["remove-input"] and cell["outputs"] == [], path.name
+        assert cell["metadata"]["jupyter"] == {"source_hidden": True}, path.name
         assert "parameters" in cells[colab_cell.first_code_cell(cells) + 1]["metadata"].get("tags", []), \
             f"{path.name}: the parameters cell follows the Colab cell"
 

@@ -3,10 +3,10 @@
 Usage: python tools/colab_cell.py [--check]
 
 A chapter opened on Colab (its launch button) comes without the repository: no ``colorlab`` package,
-no committed models. The cell written here, the first code cell of every chapter and tagged
-``remove-input`` (nothing of it shows in the HTML book), clones the repository named in
-``_config.yml`` (the one place that names it), installs the package with pip and moves into the
-clone's ``chapters/`` folder, as if the chapter had been opened from a checkout. Everywhere else
+no committed models. The cell written here, the first code cell of every chapter, tagged
+``remove-input`` (the HTML book shows nothing of it) and folded in JupyterLab, clones the repository
+named in ``_config.yml`` (the one place that names it), installs the package with pip and moves into
+the clone's ``chapters/`` folder, as if the chapter had been opened from a checkout. Everywhere else
 ``google.colab`` is not imported and the cell does nothing.
 
 With ``--check`` nothing is written; the exit code says whether every chapter has the cell as it
@@ -56,7 +56,9 @@ if "google.colab" in sys.modules:
 
 
 def colab_cell(url: str) -> dict:
-    return {"cell_type": "code", "execution_count": None, "id": "colab", "metadata": {"tags": [TAG]},
+    # source_hidden: JupyterLab shows the cell folded, as one line, above the chapter's own code.
+    metadata = {"jupyter": {"source_hidden": True}, "tags": [TAG]}
+    return {"cell_type": "code", "execution_count": None, "id": "colab", "metadata": metadata,
             "outputs": [], "source": cell_source(url).splitlines(keepends=True)}
 
 
