@@ -1,6 +1,6 @@
 """Run chapters in a real JupyterLab, in headless Chromium, and fail on what a reader would see broken.
 
-Usage: python tools/check_lab.py [--screenshots DIR] [--widths 1024,1400] CHAPTER.ipynb ...
+Usage: python tools/check_lab.py [--no-run] [--screenshots DIR] [--widths 1024,1400] CHAPTER.ipynb ...
 
 A JupyterLab server is started on 127.0.0.1 (a free port, a random token, its own settings with
 autosave off, so the chapters on disk are never written), and tools/lab_driver.js opens each
@@ -230,12 +230,15 @@ def main(argv=None) -> int:
     parser.add_argument("--widths", default="1024,1400", help="window widths to measure, comma-separated")
     parser.add_argument("--screenshots", type=Path, help="save screenshots of each notebook here")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds for each step of a notebook")
+    parser.add_argument("--no-run", action="store_true",
+                        help="only open each notebook and check its prose (fast: no cell runs, no slider moves)")
     args = parser.parse_args(argv)
     widths = [int(w) for w in args.widths.split(",")]
     failed = 0
     with LabServer() as server:
         for notebook in args.notebooks:
-            report = drive(server, notebook, widths=widths, screenshots=args.screenshots, timeout_s=args.timeout)
+            report = drive(server, notebook, run=not args.no_run, widths=widths, screenshots=args.screenshots,
+                           timeout_s=args.timeout)
             problems = chapter_problems(notebook, report)
             count = sum(map(len, problems.values()))
             failed += bool(count)
