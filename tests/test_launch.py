@@ -74,12 +74,13 @@ def test_chapters_import_only_what_the_colab_cell_installs():
 
 def test_the_repository_url_is_named_in_one_place():
     """_config.yml names it; the chapters' Colab cells are written from it; nothing else repeats it."""
-    naming = []
-    for path in ROOT.rglob("*"):
-        parts = path.relative_to(ROOT).parts
-        if path.is_file() and not {".git", ".venv", "_build", "node_modules", "runs"} & set(parts) \
-                and path.suffix in {".py", ".md", ".yml", ".yaml", ".toml", ".txt", ".cfg", ".ipynb", ""}:
-            if URL in path.read_text(errors="ignore"):
+    naming, skip = [], {".git", ".venv", "_build", "node_modules", "runs", "screenshots", "_vendor"}
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in skip]
+        for name in files:
+            path = Path(folder) / name
+            if path.suffix in {".py", ".md", ".yml", ".yaml", ".toml", ".txt", ".cfg", ".ipynb", ".js", ""} \
+                    and URL in path.read_text(errors="ignore"):
                 naming.append(path.relative_to(ROOT).as_posix())
     assert sorted(naming) == sorted(["_config.yml"] + [f"chapters/{p.name}" for p in colab_cell.chapters()])
 
