@@ -113,10 +113,11 @@ def test_empty_widget_area_is_a_problem(widget_output, expected):
     assert any(p.startswith(expected) for p in problems), problems
 
 
-def test_clipped_code_line_is_a_problem():
+def test_clipped_code_line_is_found():
     html = page(clean_body() + '<div class="highlight"><pre data-clipped-px="96">x = 1\n'
                 'y = a_long_call(with_many, arguments)</pre></div>')
-    assert check_pages.find_problems(html) == ["code line clipped by 96 px: y = a_long_call(with_many, arguments)"]
+    assert check_pages.find_clipped(html) == ["code line clipped by 96 px: y = a_long_call(with_many, arguments)"]
+    assert check_pages.find_clipped(page(clean_body())) == []
 
 
 @pytest.mark.parametrize("content, empty", [
@@ -182,7 +183,9 @@ def test_browser_measures_clipped_code(tmp_path):
     (tmp_path / "code.html").write_text(page(code.format("x = " + "1 + " * 60) + code.format("y = 2")))
     with browser.Chromium() as chromium:
         report = check_pages.check_page(chromium, tmp_path / "code.html", budget_s=1.0)
-    assert len(report.problems) == 1 and report.problems[0].startswith("code line clipped by"), report.problems
+        strict = check_pages.check_page(chromium, tmp_path / "code.html", budget_s=1.0, strict=True)
+    assert report.problems == [] and len(report.notes) == 1, report
+    assert len(strict.problems) == 1 and strict.problems[0].startswith("code line clipped by"), strict.problems
 
 
 @pytest.mark.slow
