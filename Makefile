@@ -6,7 +6,7 @@ VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 BIN    := $(VENV)/bin
 
-.PHONY: install test book vendor browser-model check-pages screenshots clean
+.PHONY: install test book vendor browser-model check-pages check-lab screenshots clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ book: install vendor browser-model
 check-pages: install
 	$(BIN)/python tools/check_pages.py --html _build/html --toc _toc.yml
 	$(BIN)/python tools/check_colorize_panel.py --html _build/html
+
+# Runs chapters in a real JupyterLab in headless Chromium (see tools/check_lab.py): Run All, no raw
+# MyST markup, every slider redraws its figure, controls usable at 1024 and 1400 px. Needs node and npm.
+LAB_CHAPTERS ?= chapters/04_rebalancing.ipynb
+check-lab: install
+	$(BIN)/python tools/check_lab.py --screenshots screenshots/lab $(LAB_CHAPTERS)
 
 # One PNG per page of the built book in screenshots/.
 screenshots: install

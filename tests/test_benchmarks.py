@@ -31,3 +31,17 @@ def test_train_throughput_rejects_bad_sizes():
         train_throughput.parse_args(["--size", "30"])
     with pytest.raises(SystemExit):
         train_throughput.parse_args(["--loader", "folder"])
+
+
+def test_widget_benchmark_times_every_control():
+    import widgets as widget_benchmark  # benchmarks/widgets.py
+
+    import colorlab as cl
+    from colorlab import widgets
+
+    box = widgets.rebalancing_widget(cl.imagenet_prior(), lam=0.5)
+    medians = widget_benchmark.time_redraws(box, repeat=2)
+    assert list(medians) == list(box.controls)
+    assert all(wall > 0 and cpu > 0 for wall, cpu in medians.values())
+    assert box.controls["lam"].value == 0.5, "the control is put back"
+    assert widgets._show.__module__ == "colorlab.widgets", "the display function is restored"

@@ -113,6 +113,25 @@ def test_empty_widget_area_is_a_problem(widget_output, expected):
     assert any(p.startswith(expected) for p in problems), problems
 
 
+def test_clipped_code_line_is_found():
+    html = page(clean_body() + '<div class="highlight"><pre data-clipped-px="96">x = 1\n'
+                'y = a_long_call(with_many, arguments)</pre></div>')
+    assert check_pages.find_clipped(html) == ["code line clipped by 96 px: y = a_long_call(with_many, arguments)"]
+    assert check_pages.find_clipped(page(clean_body())) == []
+
+
+@pytest.mark.parametrize("content, empty", [
+    ('<div class="cell tag_remove-input"><div class="cell_output docutils container"></div></div>', True),
+    ("", True),
+    ("<p>The validation split.</p>", False),
+    ('<div class="cell_output"><img src="figure.png" data-natural-width="640"></div>', False),
+    ('<section id="b"><h3>Part<a class="headerlink" href="#b">#</a></h3><p>text</p></section>', False),
+])
+def test_section_with_only_its_heading_is_a_problem(content, empty):
+    html = page(f'<section id="a"><h2>Validation<a class="headerlink" href="#a">#</a></h2>{content}</section>')
+    assert check_pages.find_problems(html) == (["empty section: Validation"] if empty else [])
+
+
 def test_toc_pages_lists_root_then_chapters_in_order(tmp_path):
     toc = tmp_path / "_toc.yml"
     toc.write_text(
@@ -158,6 +177,18 @@ def test_browser_finds_broken_image_raw_tex_and_undrawn_widget(tmp_path):
 
 
 @pytest.mark.slow
+def test_browser_measures_clipped_code(tmp_path):
+    _chromium_or_skip()
+    code = '<pre style="width: 200px; overflow-x: auto">{}</pre>'
+    (tmp_path / "code.html").write_text(page(code.format("x = " + "1 + " * 60) + code.format("y = 2")))
+    with browser.Chromium() as chromium:
+        report = check_pages.check_page(chromium, tmp_path / "code.html", budget_s=1.0)
+        strict = check_pages.check_page(chromium, tmp_path / "code.html", budget_s=1.0, strict=True)
+    assert report.problems == [] and len(report.notes) == 1, report
+    assert len(strict.problems) == 1 and strict.problems[0].startswith("code line clipped by"), strict.problems
+
+
+@pytest.mark.slow
 def test_browser_reports_javascript_exceptions_and_blocks_the_network(tmp_path):
     _chromium_or_skip()
     (tmp_path / "js.html").write_text(page(
@@ -185,3 +216,21 @@ def test_screenshot_of_a_page_is_a_png(tmp_path):
         assert image.format == "PNG"
         assert image.width == 640
         assert image.height > 900  # the whole page, not only the first screen
+
+
+@pytest.mark.slow
+def test_screenshot_starts_at_the_left_edge_of_a_page_scrolled_sideways(tmp_path):
+    _chromium_or_skip()
+    (tmp_path / "wide.html").write_text(
+        '<html><body style="margin: 0"><div style="width: 40px; height: 40px; background: red"></div>'
+        '<div style="width: 3000px; height: 2000px"></div>'
+        "<script>window.scrollTo(900, 300)</script></body></html>")
+    with browser.Chromium() as chromium:
+        tab = chromium.open_page((tmp_path / "wide.html").as_uri())
+        tab.screenshot(tmp_path / "wide.png", width=640)
+        tab.close()
+    from PIL import Image
+
+    with Image.open(tmp_path / "wide.png") as image:
+        assert image.width == 640
+        assert image.convert("RGB").getpixel((5, 5)) == (255, 0, 0)

@@ -86,14 +86,21 @@ class Page:
         return result["result"].get("value")
 
     def screenshot(self, path: Path, width: int = 1280) -> None:
-        """Save a PNG of the whole page (not only the visible part) at the given CSS width."""
-        height = int(self.evaluate("Math.ceil(document.documentElement.scrollHeight)") or 800)
-        self.send(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
-        )
+        """Save a PNG of the whole page (not only the visible part) at the given CSS width.
+
+        The page is laid out at ``width`` first, scrolled to its top left corner, and the capture is
+        clipped to the page's own box from (0, 0): without the clip, Chromium captures from wherever
+        the view was scrolled to, and a page wider than the window came out shifted sideways.
+        """
+        metrics = {"width": width, "deviceScaleFactor": 1, "mobile": False}
+        self.send("Emulation.setDeviceMetricsOverride", {**metrics, "height": 900})
+        height = int(self.evaluate("window.scrollTo(0, 0); Math.ceil(document.documentElement.scrollHeight)")
+                     or 900)
+        self.send("Emulation.setDeviceMetricsOverride", {**metrics, "height": height})
+        self.evaluate("window.scrollTo(0, 0)")
+        clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
         data = self.send(
-            "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, timeout=120
+            "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}, timeout=120
         )["data"]
         Path(path).write_bytes(base64.b64decode(data))
 

@@ -13,11 +13,14 @@ state), and the resulting DOM is inspected. A page fails when it shows
 - a broken image: an <img> whose naturalWidth is 0 after loading;
 - an empty widget area: saved widget views that the widget manager did not draw, or drew with no
   content or no height;
+- an empty section: a heading with nothing under it (no text, figure, table, output or subsection);
 - a JavaScript exception, or a request the page made that failed (with name lookups blocked, any
   request to the network fails, so a page that needs a CDN is caught on any machine).
 
 The detection works on HTML alone (``find_problems``): the browser annotates the DOM with what only
-it knows (each image's naturalWidth, each widget area's height) before serialising it. Exit code 1
+it knows (each image's naturalWidth, each widget area's height, how far each <pre> overflows) before
+serialising it. A clipped code line, a block of code or output wider than its box so that the end of a
+line hides behind a sideways scroll bar, is printed as a note (a problem with ``--strict``). Exit code 1
 when any page has a problem, 0 otherwise.
 """
 
@@ -61,6 +64,10 @@ SETTLE_AND_SERIALISE = r"""
   for (const area of document.querySelectorAll('.widget-subarea')) {
     area.setAttribute('data-rendered-height', String(area.getBoundingClientRect().height));
   }
+  for (const pre of document.querySelectorAll('pre')) {
+    const hidden = pre.scrollWidth - pre.clientWidth;
+    if (hidden > 1 && pre.clientWidth > 0) pre.setAttribute('data-clipped-px', String(hidden));
+  }
   return document.documentElement.outerHTML;
 })
 """
@@ -72,6 +79,9 @@ NOT_PROSE = [
     ".highlight", ".cell_input", ".cell_output", ".MathJax", ".bd-sidebar-primary",
     ".bd-sidebar-secondary", ".bd-header", ".bd-footer", ".search-button-field",
 ]
+# What a section may hold besides text, for it not to be empty.
+CONTENT = ("img, svg, table, pre, video, iframe, canvas, section, .widget-subarea, "
+           'script[type="application/vnd.jupyter.widget-view+json"]')
 # TeX that leaked into prose: display/inline delimiters or a control sequence such as \frac, \sum.
 RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\[A-Za-z]{2,}")
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\w*(Error|Exception): ", re.M)
@@ -90,6 +100,14 @@ class PageReport:
 def _describe(element, limit: int = 80) -> str:
     text = " ".join(element.get_text(" ", strip=True).split())
     return text[:limit] + ("..." if len(text) > limit else "")
+
+
+def _empty_under(heading) -> bool:
+    """Whether nothing follows ``heading`` in its section: no text, no figure, table, output or subsection."""
+    for sibling in heading.find_next_siblings():
+        if sibling.get_text(strip=True) or sibling.name in CONTENT.split(", ") or sibling.select_one(CONTENT):
+            return False
+    return not any(str(s).strip() for s in heading.find_next_siblings(string=True))
 
 
 def find_problems(html: str) -> list[str]:
@@ -144,6 +162,12 @@ def find_problems(html: str) -> list[str]:
         elif area.get("data-rendered-height") in ("0", "0.0"):
             problems.append("widget area has zero height")
 
+    # Sections that render as a heading alone.
+    for section in body.find_all("section"):
+        heading = section.find(re.compile(r"^h[1-6]$"))
+        if heading is not None and _empty_under(heading):
+            problems.append(f"empty section: {_describe(heading).rstrip(' #¶')}")
+
     # TeX that reached the prose unrendered.
     prose = BeautifulSoup(str(body), "html.parser")
     for element in prose.select(", ".join(NOT_PROSE)):
@@ -153,6 +177,19 @@ def find_problems(html: str) -> list[str]:
         if match:
             problems.append(f"raw TeX in text ({match.group(0)!r}): {line.strip()[:100]}")
     return problems
+
+
+def find_clipped(html: str) -> list[str]:
+    """Code or output lines cut off at the right edge of their box, from the overflow the browser measured.
+
+    Reported as notes, not problems, while the book's own pages still have them (listings of the package's
+    120-character lines, wide tables printed as text); ``--strict`` makes them problems.
+    """
+    notes = []
+    for pre in BeautifulSoup(html, "html.parser").select("pre[data-clipped-px]"):
+        longest = max(pre.get_text().splitlines() or [""], key=len)
+        notes.append(f"code line clipped by {pre['data-clipped-px']} px: {longest.strip()[:80]}")
+    return notes
 
 
 def toc_pages(toc_path: Path) -> list[str]:
@@ -177,13 +214,14 @@ def toc_pages(toc_path: Path) -> list[str]:
     return [re.sub(r"\.(md|ipynb|rst)$", "", name) for name in names]
 
 
-def check_page(browser, path: Path, budget_s: float) -> PageReport:
+def check_page(browser, path: Path, budget_s: float, strict: bool = False) -> PageReport:
     started = time.monotonic()
     report = PageReport(name=str(path))
     page = browser.open_page(path.resolve().as_uri())
     try:
         html = page.evaluate(f"{SETTLE_AND_SERIALISE}({int(budget_s * 1000)})", timeout=budget_s + 60)
         report.problems = find_problems(html)
+        (report.problems if strict else report.notes).extend(find_clipped(html))
         report.problems += [f"JavaScript exception: {text[:200]}" for text in page.exceptions]
         # Offline, every request must be served from the build folder: a failed one is a missing
         # asset (a font, a script, an image) or a dependency on the network.
@@ -201,6 +239,7 @@ def main(argv=None) -> int:
     parser.add_argument("--toc", type=Path, default=Path("_toc.yml"))
     parser.add_argument("--budget", type=float, default=20.0,
                         help="seconds a page may take to typeset and draw its widgets")
+    parser.add_argument("--strict", action="store_true", help="clipped code lines are problems, not notes")
     args = parser.parse_args(argv)
 
     from browser import Chromium
@@ -215,7 +254,7 @@ def main(argv=None) -> int:
     started = time.monotonic()
     with Chromium() as browser:
         for path in pages:
-            report = check_page(browser, path, args.budget)
+            report = check_page(browser, path, args.budget, strict=args.strict)
             status = "FAIL" if report.problems else "ok"
             print(f"{status:4} {report.name} ({report.seconds:.1f} s)", flush=True)
             for problem in report.problems:
