@@ -33,7 +33,7 @@ from .checkpoint import (
     set_rng_state,
 )
 from .config import TrainConfig, adam_weight_decay, lr_at
-from .loader import base_dataset, build_datasets, make_loader, prior_and_weights
+from .loader import base_dataset, build_datasets, make_loader, prior_and_weights, shutdown_workers
 from .runlog import RunLog, new_run_dir
 from .runtime import Runtime, StopRequest, start_runtime
 
@@ -331,6 +331,7 @@ def fit(config: TrainConfig) -> Path:
         try:
             train(state, loader, log, path)
         finally:
+            shutdown_workers(loader)
             log.close()
         if runtime.distributed:
             # DDP copies rank 0's BatchNorm statistics to the other ranks before each forward pass, not after the
