@@ -4,18 +4,21 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import train_throughput  # noqa: E402
+
+TINY = ["--width", "0.0625", "--size", "32", "--batch", "2", "--steps", "1", "--warmup", "0", "--device", "cpu",
+        "--workers", "0", "--format", "json"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["eccv16", "regression"])
 def test_train_throughput_runs(model, capsys):
-    argv = ["--model", model, "--width", "0.0625", "--size", "32", "--batch", "2", "--steps", "1",
-            "--warmup", "0", "--device", "cpu", "--loader", "samples", "--workers", "0", "--format", "json"]
-    assert train_throughput.main(argv) == 0
+    assert train_throughput.main(["--model", model, "--loader", "samples", *TINY]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["model"] == model and result["batch"] == 2
     for name in ("step", "model", "prepare", "loader"):
@@ -26,8 +29,25 @@ def test_train_throughput_runs(model, capsys):
     )
 
 
+@pytest.mark.slow
+def test_folder_loader_reports_the_per_worker_decoding_rates(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 256, (300 + 10 * i, 400, 3), dtype=np.uint8)).save(tmp_path / f"{i}.jpg")
+    argv = ["--loader", "folder", "--data-dir", str(tmp_path), "--decode-rounds", "1", "--compare-channels-last",
+            *TINY]
+    assert train_throughput.main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["decode_files"] == 4
+    assert all(result[f"decode_{k}_images_per_s"] > 0 for k in ("before", "after", "prepared"))
+    assert result["model_contiguous_ms"] > 0 and result["model_channels_last_ms"] > 0
+    text = train_throughput.format_text(result, train_throughput.parse_args(argv))
+    assert "one loader worker, 4 files" in text and "channels_last" in text
+
+
 def test_train_throughput_rejects_bad_sizes():
     with pytest.raises(SystemExit):
         train_throughput.parse_args(["--size", "30"])
     with pytest.raises(SystemExit):
         train_throughput.parse_args(["--loader", "folder"])
+
