@@ -51,3 +51,19 @@ def test_train_throughput_rejects_bad_sizes():
     with pytest.raises(SystemExit):
         train_throughput.parse_args(["--loader", "folder"])
 
+
+@pytest.mark.slow
+def test_step_syncs_counts_a_real_run_and_restores_the_loop(tmp_path, capsys):
+    import step_syncs
+
+    from colorlab.train import loop
+
+    real = loop.train_step, loop.check_in
+    out = tmp_path / "syncs.json"
+    assert step_syncs.main(["--device", "cpu", "--steps", "5", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["steps"] == 5 and len(result["log_step_checks"]) == 2
+    assert result["per_step_after_the_first"]["syncs"] == 0
+    assert all(check["syncs"] >= 1 for check in result["log_step_checks"]), "the log steps read the losses"
+    assert (loop.train_step, loop.check_in) == real
+    assert "no synchronisation" in capsys.readouterr().out
