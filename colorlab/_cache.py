@@ -22,12 +22,27 @@ F = TypeVar("F", bound=Callable)
 
 
 def device_constant(build: F) -> F:
-    """Cache ``build(*args)`` per argument tuple (at most 64 entries); the tensors must never be returned to callers."""
+    """Cache ``build(*args)`` per argument tuple (at most 64 entries); the tensors must never be returned to callers.
 
-    @functools.lru_cache(maxsize=64)
+    Only real tensors are kept: a value built while a graph is traced (``torch.export``, the ONNX exporter) holds
+    stand-ins (fake or traced tensors), so it is rebuilt on each call instead. ``cache_clear()`` empties the cache.
+    """
+    cache: dict[tuple, object] = {}
+
     @functools.wraps(build)
     def cached(*args):
+        if args in cache:
+            return cache[args]
         with torch.inference_mode(False), torch.no_grad():
-            return build(*args)
+            value = build(*args)
+        if len(cache) < 64 and all(type(t) is torch.Tensor for t in _tensors(value)):
+            cache[args] = value
+        return value
 
+    cached.cache_clear = cache.clear
     return cached
+
+
+def _tensors(value) -> list:
+    """The tensors of a tensor or a tuple of them."""
+    return list(value) if isinstance(value, tuple) else [value]

@@ -12,7 +12,7 @@ from colorlab import _atomic, bins, color, encode
 
 
 def _clear_caches():
-    for cached in (color._matrices, bins._device_ab_bins, encode._device_tables):
+    for cached in (color._matrices, bins.cached_ab_bins, encode._device_tables):
         cached.cache_clear()
 
 
@@ -55,6 +55,19 @@ def test_constants_first_built_in_inference_mode_serve_training_too():
     (lab.sum() + weight.sum() + cl.annealed_mean(torch.softmax(logits, 1)).sum()).backward()
     assert rgb.grad is not None and logits.grad is not None
 
+
+
+def test_constants_built_while_a_graph_is_traced_are_not_kept():
+    """Tracing (torch.export, the ONNX exporter) builds stand-ins; the caches keep only real tensors."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    _clear_caches()
+    args = (torch.float32, torch.device("cpu"))
+    with FakeTensorMode(allow_non_fake_inputs=True):
+        traced = [color._matrices(*args), (bins.cached_ab_bins(*args),)]
+    assert all(type(t) is not torch.Tensor for value in traced for t in value), "the test traces"
+    for value in (color._matrices(*args), (bins.cached_ab_bins(*args),)):
+        assert all(type(t) is torch.Tensor for t in value)
 
 def test_atomic_write_fsyncs_and_never_touches_the_umask(tmp_path, monkeypatch):
     synced = []
