@@ -151,7 +151,7 @@ def ab_bins(dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
 
 
 @device_constant
-def _device_ab_bins(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+def cached_ab_bins(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """:func:`ab_bins` kept per dtype and device for hot paths (no host-to-device copy per call); shared, so
     callers index or compute from it and never return it."""
     return ab_bins(dtype, device)

@@ -29,17 +29,17 @@ _SRGB_ENCODE_BREAK = 0.0031308
 _SRGB_DECODE_BREAK = 0.04045
 
 
+# The matrices in float64, computed once at import: the inverse is taken here, never inside a traced graph
+# (an exported ONNX graph holds the constants, not a matrix inversion).
+_XYZ_FROM_RGB = torch.tensor(XYZ_FROM_RGB, dtype=torch.float64)
+_RGB_FROM_XYZ = torch.linalg.inv(_XYZ_FROM_RGB)
+_WHITE = torch.tensor(D65_WHITE, dtype=torch.float64)
+
+
 @device_constant
 def _matrices(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """XYZ-from-RGB, its inverse and the white point, built once per dtype and device (shared: never returned)."""
-    xyz_from_rgb = torch.tensor(XYZ_FROM_RGB, dtype=torch.float64)
-    rgb_from_xyz = torch.linalg.inv(xyz_from_rgb)
-    white = torch.tensor(D65_WHITE, dtype=torch.float64)
-    return (
-        xyz_from_rgb.to(device=device, dtype=dtype),
-        rgb_from_xyz.to(device=device, dtype=dtype),
-        white.to(device=device, dtype=dtype),
-    )
+    return tuple(m.to(device=device, dtype=dtype) for m in (_XYZ_FROM_RGB, _RGB_FROM_XYZ, _WHITE))
 
 
 def _apply_matrix(m: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from ._validate import check_image
-from .bins import NUM_BINS, _device_ab_bins
+from .bins import NUM_BINS, cached_ab_bins
 
 #: Temperature of the annealed mean (paper §2.3).
 T_ANNEALED = 0.38
@@ -26,7 +26,7 @@ def _check_t(T: float) -> None:
 
 def _expected_ab(f: torch.Tensor) -> torch.Tensor:
     """Σ_q f_q c_q: (B, 313, H, W) weights → (B, 2, H, W)."""
-    return torch.einsum("bqhw,qc->bchw", f, _device_ab_bins(f.dtype, f.device))
+    return torch.einsum("bqhw,qc->bchw", f, cached_ab_bins(f.dtype, f.device))
 
 
 def annealed_mean(z: torch.Tensor, T: float = T_ANNEALED) -> torch.Tensor:
@@ -81,4 +81,4 @@ def decode_mode(z: torch.Tensor) -> torch.Tensor:
         ab: (B, 2, H, W), same dtype and device.
     """
     check_image(z, NUM_BINS, "z")
-    return _device_ab_bins(z.dtype, z.device)[z.argmax(dim=1)].permute(0, 3, 1, 2)
+    return cached_ab_bins(z.dtype, z.device)[z.argmax(dim=1)].permute(0, 3, 1, 2)

@@ -12,7 +12,7 @@ from colorlab import _atomic, bins, color, encode
 
 
 def _clear_caches():
-    for cached in (color._matrices, bins._device_ab_bins, encode._device_tables):
+    for cached in (color._matrices, bins.cached_ab_bins, encode._device_tables):
         cached.cache_clear()
 
 
@@ -68,10 +68,10 @@ def test_constants_first_built_while_tracing_are_real_and_exported_as_numbers():
     _clear_caches()
     rgb = torch.rand(1, 3, 5, 7, generator=torch.Generator().manual_seed(0))
     program = torch.export.export(_LabRoundTrip(), (rgb,))
-    for cached in (color._matrices, bins._device_ab_bins):
+    for cached in (color._matrices, bins.cached_ab_bins):
         assert cached.cache_info().currsize == 1
     assert all(type(t) is torch.Tensor for t in color._matrices(torch.float32, torch.device("cpu")))
-    assert type(bins._device_ab_bins(torch.float32, torch.device("cpu"))) is torch.Tensor
+    assert type(bins.cached_ab_bins(torch.float32, torch.device("cpu"))) is torch.Tensor
     eager = _LabRoundTrip()(rgb)
     for got, want in zip(program.module()(rgb), eager, strict=True):
         torch.testing.assert_close(got, want)

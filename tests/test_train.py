@@ -339,6 +339,30 @@ def test_a_signal_stops_at_the_next_log_step_with_a_checkpoint_that_resumes_exac
     assert [r["step"] for r in train.read_log(tmp_path / "stopped")] == [2, 4, 6, 7]
 
 
+@pytest.mark.slow
+def test_a_stop_signal_sent_to_every_process_of_the_job_still_stops_cleanly(tmp_path, monkeypatch):
+    """Ctrl-C in a terminal and a cluster's SIGTERM reach the loader's workers too: they ignore it, and the run
+    stops at its next log step with a checkpoint instead of failing on a dead worker."""
+    import multiprocessing
+    import signal
+
+    real_loss = loop.loss_of
+    calls = []
+
+    def loss_then_signal_everyone(model, out, batch):
+        calls.append(1)
+        if len(calls) == 2:
+            for child in multiprocessing.active_children():
+                os.kill(child.pid, signal.SIGTERM)
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_loss(model, out, batch)
+
+    monkeypatch.setattr(loop, "loss_of", loss_then_signal_everyone)
+    with pytest.raises(train.TrainingInterrupted, match="SIGTERM after step 3"):
+        train.fit(tiny(tmp_path, steps=6, log_every=3, checkpoint_every=6, workers=1))
+    assert train.read_checkpoint(tmp_path / "run", resumable=True)["step"] == 3
+
+
 def test_a_second_signal_stops_at_once_only_a_second_after_the_first(monkeypatch):
     import signal
     import time
@@ -623,7 +647,7 @@ def test_torchrun_two_processes_on_cpu_with_an_empirical_prior(tmp_path):
     assert [r["step"] for r in train.read_log(run_dir)] == [1, 2, 3]
     assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint.pt", "config.yaml", "log.jsonl"]
     model, checkpoint = train.load_checkpoint(run_dir / "checkpoint.pt")
-    assert checkpoint["step"] == 3 and "2 process(es), batch 4 (2 per process)" in result.stderr
+    assert checkpoint["step"] == 3 and "2 process(es), batch 4 (2 per process)" in result.stdout
     from colorlab.prior import imagenet_prior
 
     assert not torch.allclose(checkpoint["prior"], imagenet_prior())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,24 @@ def default_workers() -> int:
     torchrun starts on this machine (``LOCAL_WORLD_SIZE``), at least 1."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return max(1, cores // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+
+
+def ignore_stop_signals(worker_id: int) -> None:
+    """``worker_init_fn`` of the training loader: its workers ignore SIGINT and SIGTERM, which a terminal's
+    Ctrl-C or a cluster's preemption sends to every process of the job, so that they keep serving batches until
+    the training process stops at a checkpoint. That process must then shut them down (:func:`shutdown_workers`):
+    they would not stop when Python's exit asks them with SIGTERM."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+
+
+def shutdown_workers(loader: torch.utils.data.DataLoader) -> None:
+    """Stop the worker processes of ``loader``'s persistent iterator now, whatever still refers to it (e.g. the
+    traceback of the exception that ended a run)."""
+    iterator = getattr(loader, "_iterator", None)
+    if iterator is not None and hasattr(iterator, "_shutdown_workers"):
+        iterator._shutdown_workers()
+    loader._iterator = None
 
 
 def _split_names(names: list[str], holdout, seed: int, what: str) -> tuple[list[str], list[str]]:
@@ -143,7 +162,7 @@ def make_loader(config: TrainConfig, runtime: Runtime, train_set) -> tuple[torch
     workers = default_workers() if config.workers is None else config.workers
     loader = torch.utils.data.DataLoader(
         train_set, batch_size=local_batch, sampler=sampler, num_workers=workers, drop_last=True,
-        pin_memory=runtime.device.type == "cuda", persistent_workers=workers > 0,
+        pin_memory=runtime.device.type == "cuda", persistent_workers=workers > 0, worker_init_fn=ignore_stop_signals,
     )
     return loader, steps_per_epoch
 

@@ -33,7 +33,7 @@ from .checkpoint import (
     set_rng_state,
 )
 from .config import TrainConfig, adam_weight_decay, lr_at
-from .loader import base_dataset, build_datasets, make_loader, prior_and_weights
+from .loader import base_dataset, build_datasets, make_loader, prior_and_weights, shutdown_workers
 from .runlog import RunLog, new_run_dir
 from .runtime import Runtime, StopRequest, start_runtime
 
@@ -92,15 +92,18 @@ def loss_of(model: ColorizationNet, out: torch.Tensor, batch: dict[str, torch.Te
 
 
 def train_step(state: TrainState, rgb: torch.Tensor) -> None:
-    """One optimisation step on a batch of uint8 photos ``rgb`` (B, 3, S, S), on the host or the device.
+    """One optimisation step on a batch of uint8 photos ``rgb`` (B, 3, S, S).
 
-    Nothing here waits for the device: the loss stays on it, in ``state.losses``, until the next check.
+    ``rgb`` may be on the host or the device. Nothing here waits for the device: the
+    loss stays on it, in ``state.losses``, until the next check.
     """
     config = state.config
-    batch = prepare_batch(rgb.to(state.device, non_blocking=True), k=config.k, sigma=config.sigma,
+    rgb = rgb.to(state.device, non_blocking=True)
+    batch = prepare_batch(rgb, k=config.k, sigma=config.sigma,
                           class_weights=state.device_weights)
+    l_norm = batch["l_norm"].contiguous(memory_format=state.memory_format)
     with state.runtime.autocast():
-        out = state.network(batch["l_norm"].contiguous(memory_format=state.memory_format))
+        out = state.network(l_norm)
     loss = loss_of(state.model, out.float(), batch)
     state.optimizer.zero_grad(set_to_none=True)
     state.scaler.scale(loss).backward()
@@ -331,6 +334,7 @@ def fit(config: TrainConfig) -> Path:
         try:
             train(state, loader, log, path)
         finally:
+            shutdown_workers(loader)
             log.close()
         if runtime.distributed:
             # DDP copies rank 0's BatchNorm statistics to the other ranks before each forward pass, not after the

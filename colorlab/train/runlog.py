@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +86,7 @@ class RunLog:
                 kept = "".join(json.dumps(r) + "\n" for r in _parse_log(f.readlines(), path) if r["step"] <= step)
             atomic_write(path, lambda f: f.write(kept.encode("utf-8")))
         self._file = open(path, "a", encoding="utf-8")
-        print(summary, file=sys.stderr, flush=True)
+        print(summary, flush=True)
 
     def write(self, record: dict[str, Any]) -> None:
         if self._file is not None:
