@@ -62,6 +62,15 @@ def test_raw_tex_in_prose_is_a_problem(prose):
     assert any(p.startswith("raw TeX") for p in problems), problems
 
 
+@pytest.mark.parametrize("separator", ["|---|---|", "|—|:—:|", "| --- | ---: |"])
+def test_markdown_table_shown_as_text_is_a_problem(separator):
+    raw = f'<div class="cell_output"><p>| claim | ours | {separator} | beats L2 | no |</p></div>'
+    problems = check_pages.find_problems(page(clean_body() + raw))
+    assert any(p.startswith("Markdown table shown as text") for p in problems), problems
+    rendered = "<table><tr><th>claim</th></tr><tr><td>beats L2</td></tr></table>"
+    assert check_pages.find_problems(page(clean_body() + rendered)) == []
+
+
 def test_math_element_left_untypeset_is_a_problem():
     html = page(r'<p><span class="math notranslate nohighlight">\(L^*\)</span></p>')
     problems = check_pages.find_problems(html)

@@ -7,7 +7,7 @@ given time to run its JavaScript (MathJax typesetting, the widget manager drawin
 state), and the resulting DOM is inspected. A page fails when it shows
 
 - raw TeX: a math element that MathJax did not typeset, a MathJax error, or TeX markup such as
-  ``$$``, ``\\(`` or ``\\frac`` in the text a reader sees;
+  ``$$``, ``\\(`` or ``\\frac`` in the text a reader sees; likewise a Markdown table shown as text;
 - error output: a Python traceback, an error output, text written to stderr, or a Sphinx/docutils
   error box;
 - a broken image: an <img> whose naturalWidth is 0 after loading;
@@ -84,6 +84,9 @@ CONTENT = ("img, svg, table, pre, video, iframe, canvas, section, .widget-subare
            'script[type="application/vnd.jupyter.widget-view+json"]')
 # TeX that leaked into prose: display/inline delimiters or a control sequence such as \frac, \sum.
 RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\[A-Za-z]{2,}")
+# A Markdown table that was shown as text: two cells of its header separator, e.g. |---|:---:|, whose
+# dashes Sphinx may have turned into em or en dashes.
+RAW_TABLE = re.compile(r"\|\s*:?[-–—]+:?\s*\|\s*:?[-–—]+:?\s*\|")
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\w*(Error|Exception): ", re.M)
 
 
@@ -176,6 +179,14 @@ def find_problems(html: str) -> list[str]:
         match = RAW_TEX.search(line)
         if match:
             problems.append(f"raw TeX in text ({match.group(0)!r}): {line.strip()[:100]}")
+
+    # Markdown tables that a cell displayed (an output) or the prose holds, shown as text.
+    text = BeautifulSoup(str(body), "html.parser")
+    for element in text.select("script, style, pre, code, .highlight"):
+        element.decompose()
+    for line in text.get_text("\n").splitlines():
+        if RAW_TABLE.search(line):
+            problems.append(f"Markdown table shown as text: {line.strip()[:100]}")
     return problems
 
 
