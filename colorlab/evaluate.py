@@ -424,20 +424,28 @@ def _cell(summary: dict, percent: bool) -> str:
     return f"{summary['mean'] * scale:.{digits}f} [{lo * scale:.{digits}f}, {hi * scale:.{digits}f}]"
 
 
-def format_table(result: dict) -> str:
-    """A plain-text table of :func:`evaluate_images`' result: one row per method, mean [95% interval]."""
-    methods = list(result["methods"])
+def format_table(result: dict, markdown: bool = False) -> str:
+    """A table of :func:`evaluate_images`' result: one row per method, mean [95% interval].
+
+    Plain text with aligned columns, or with ``markdown=True`` a Markdown table (for a notebook's
+    ``IPython.display.Markdown``, which a page renders as an HTML table), each followed by a line saying how
+    many images were evaluated, at which size and temperature.
+    """
     header = ["method"] + [_LABELS[k] for k in METRICS]
-    body = [[m] + [_cell(result["methods"][m][k], k in _PERCENT) for k in METRICS] for m in methods]
+    body = [[m] + [_cell(result["methods"][m][k], k in _PERCENT) for k in METRICS] for m in result["methods"]]
     if "ground_truth" in result:
         body.append(["ground truth"] + ["—"] * (len(METRICS) - 1)
                     + [_cell(result["ground_truth"]["colorfulness"], False)])
+    footer = (f"{result['n_images']} images at {result['size']}x{result['size']}; mean [95% bootstrap interval]; "
+              f"class_annealed at T = {result['temperature']:g}")
+    if markdown:
+        lines = ["| " + " | ".join(row) + " |" for row in [header] + body]
+        lines.insert(1, "|" + "---|" * len(header))
+        return "\n".join(lines + ["", footer])
     widths = [max(len(row[i]) for row in [header] + body) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
              for row in [header] + body]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    footer = (f"{result['n_images']} images at {result['size']}x{result['size']}; mean [95% bootstrap interval]; "
-              f"class_annealed at T = {result['temperature']:g}")
     return "\n".join(lines + [footer])
 
 

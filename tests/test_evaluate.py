@@ -209,6 +209,15 @@ def test_format_table_and_json_file(result, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
 
 
+def test_format_table_as_markdown_has_one_row_per_method_and_the_truth(result):
+    lines = format_table(result, markdown=True).splitlines()
+    rows = [line for line in lines if line.startswith("|")]
+    assert rows[1] == "|" + "---|" * 6
+    assert [row.split(" | ")[0].lstrip("| ") for row in rows[2:]] == [*METHODS, "ground truth"]
+    assert all(row.count("|") == 7 for row in rows)
+    assert lines[-1].startswith("3 images") and lines[-2] == ""
+
+
 def test_evaluation_on_every_device(photos, device):
     classifier, _ = fixed_classifier()
     regressor = fixed_regressor()
