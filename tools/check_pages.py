@@ -122,17 +122,24 @@ def find_problems(html: str) -> list[str]:
     """
     soup = BeautifulSoup(html, "html.parser")
     body = soup.body or soup
-    problems: list[str] = []
+    checks = (_math_problems, _error_problems, _image_and_widget_problems, _section_problems,
+              _raw_markup_problems)
+    return [problem for check in checks for problem in check(body)]
 
-    # Math: every Sphinx math element must contain MathJax output, and MathJax must not have
-    # reported an error inside it.
-    for element in body.select(".math"):
-        if element.find("mjx-container") is None:
-            problems.append(f"math not typeset: {_describe(element)}")
+
+def _math_problems(body) -> list[str]:
+    """Every Sphinx math element must contain MathJax output, and MathJax must not have reported an
+    error inside it."""
+    problems = [f"math not typeset: {_describe(element)}"
+                for element in body.select(".math") if element.find("mjx-container") is None]
     for element in body.select("mjx-merror, .mjx-merror, [data-mjx-error]"):
         problems.append(f"MathJax error: {element.get('data-mjx-error') or _describe(element)}")
+    return problems
 
-    # Errors and tracebacks in cell outputs, and error boxes Sphinx leaves in the page.
+
+def _error_problems(body) -> list[str]:
+    """Errors and tracebacks in cell outputs, and error boxes Sphinx leaves in the page."""
+    problems = []
     for selector, label in [
         (".output.traceback", "traceback output"),
         (".output.error", "error output"),
@@ -148,14 +155,14 @@ def find_problems(html: str) -> list[str]:
             ".output.traceback, .output.error"
         ):
             problems.append(f"traceback text in output: {_describe(element)}")
+    return problems
 
-    # Images that did not load or decode.
-    for img in body.find_all("img"):
-        if img.get("data-natural-width") == "0":
-            problems.append(f"broken image: {img.get('src', '')[:100]}")
 
-    # Saved widget views must have been drawn by the widget manager: it inserts a
-    # .widget-subarea right before each view's script element.
+def _image_and_widget_problems(body) -> list[str]:
+    """Images that did not load or decode, and saved widget views the widget manager did not draw
+    (it inserts a .widget-subarea right before each view's script element)."""
+    problems = [f"broken image: {img.get('src', '')[:100]}"
+                for img in body.find_all("img") if img.get("data-natural-width") == "0"]
     for view in body.find_all("script", attrs={"type": WIDGET_VIEW}):
         area = view.find_previous_sibling()
         if area is None or "widget-subarea" not in (area.get("class") or []):
@@ -164,27 +171,36 @@ def find_problems(html: str) -> list[str]:
             problems.append("widget area rendered empty")
         elif area.get("data-rendered-height") in ("0", "0.0"):
             problems.append("widget area has zero height")
+    return problems
 
-    # Sections that render as a heading alone.
+
+def _section_problems(body) -> list[str]:
+    """Sections that render as a heading alone."""
+    problems = []
     for section in body.find_all("section"):
         heading = section.find(re.compile(r"^h[1-6]$"))
         if heading is not None and _empty_under(heading):
             problems.append(f"empty section: {_describe(heading).rstrip(' #¶')}")
+    return problems
 
-    # TeX that reached the prose unrendered.
-    prose = BeautifulSoup(str(body), "html.parser")
-    for element in prose.select(", ".join(NOT_PROSE)):
+
+def _text_lines(body, leave_out: list[str]) -> list[str]:
+    """The lines of text a reader sees in ``body`` outside the elements matching ``leave_out``."""
+    copy = BeautifulSoup(str(body), "html.parser")
+    for element in copy.select(", ".join(leave_out)):
         element.decompose()
-    for line in prose.get_text("\n").splitlines():
+    return copy.get_text("\n").splitlines()
+
+
+def _raw_markup_problems(body) -> list[str]:
+    """TeX that reached the prose unrendered, and Markdown tables shown as text in the prose or in a
+    cell's output."""
+    problems = []
+    for line in _text_lines(body, NOT_PROSE):
         match = RAW_TEX.search(line)
         if match:
             problems.append(f"raw TeX in text ({match.group(0)!r}): {line.strip()[:100]}")
-
-    # Markdown tables that a cell displayed (an output) or the prose holds, shown as text.
-    text = BeautifulSoup(str(body), "html.parser")
-    for element in text.select("script, style, pre, code, .highlight"):
-        element.decompose()
-    for line in text.get_text("\n").splitlines():
+    for line in _text_lines(body, ["script", "style", "pre", "code", ".highlight"]):
         if RAW_TABLE.search(line):
             problems.append(f"Markdown table shown as text: {line.strip()[:100]}")
     return problems
