@@ -200,22 +200,7 @@ def evaluate_images(
     """
     from .data import NoImagesError
 
-    if methods is None:
-        methods = [m for m in METHODS
-                   if (m != "regression" or regressor is not None) and (not m.startswith("class") or classifier is not None)]
-    methods = tuple(methods)
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise ValueError(f"methods must be among {', '.join(METHODS)}; got {', '.join(unknown)}")
-    if not methods:
-        raise ValueError("methods: nothing to evaluate")
-    if "regression" in methods:
-        _check_model(regressor, "regressor", "ab")
-    if any(m.startswith("class") for m in methods):
-        _check_model(classifier, "classifier", "logits")
-    if not (isinstance(T, (int, float)) and math.isfinite(T) and T > 0):
-        raise ValueError(f"T must be a positive temperature (0.38 in the paper); got {T!r}")
-
+    methods = _chosen_methods(methods, classifier, regressor, T)
     pairs = images.items() if isinstance(images, Mapping) else images
     if progress:
         from tqdm.auto import tqdm
@@ -234,23 +219,11 @@ def evaluate_images(
             skipped.append({"image": str(name), "reason": f"gray (|a|, |b| ≤ {GRAY_AB_LIMIT:g} everywhere)"})
             continue
         names.append(str(name))
-        l = lab[:, :1]
-        weights = metrics.rebalanced_pixel_weights(true_ab, prior)
         truth_colorfulness.append(metrics.colorfulness(gt))
-        for method, ab in predict_methods(l.float(), classifier, regressor, T, methods).items():
-            pred_ab = ab[0].double().numpy()
-            pred_rgb = _rgb_uint8(l, ab)
-            curve = metrics.accuracy_curve(pred_ab, true_ab)
-            curves[method].append(curve)
-            rows.append({
-                "image": str(name),
-                "method": method,
-                "auc": metrics.area_under_curve(curve),
-                "auc_rebal": metrics.auc(pred_ab, true_ab, weights=weights),
-                "psnr": metrics.psnr(pred_rgb, gt),
-                "ssim": metrics.ssim(pred_rgb, gt),
-                "colorfulness": metrics.colorfulness(pred_rgb),
-            })
+        scored = _score_image(str(name), gt, lab, true_ab, classifier, regressor, T, methods, prior)
+        for row, curve in scored:
+            rows.append(row)
+            curves[row["method"]].append(curve)
     if not names:
         raise NoImagesError("images: no colour photo to evaluate"
                             + (f" ({len(skipped)} skipped: {skipped[0]['reason']}, ...)" if skipped else ""))
@@ -258,15 +231,7 @@ def evaluate_images(
         "n_images": len(names),
         "size": size,
         "temperature": T,
-        "metrics": {
-            "auc": "area under the share of pixels with ab error <= t, t = 0..150 step 1, trapezoid / 150",
-            "auc_rebal": "auc with pixels weighted by the inverse ImageNet prior of their true bin (lambda = 0)"
-            if prior is None else "auc with pixels weighted by the inverse given prior of their true bin (lambda = 0)",
-            "psnr": f"sRGB, data_range 1, all channels; identical images {metrics.PSNR_MAX:g} dB",
-            "ssim": "sRGB, scikit-image defaults (7x7 uniform window), per channel then averaged",
-            "colorfulness": "Hasler & Suesstrunk 2003, signed opponents, 0-255 scale",
-            "ci95": f"95% percentile bootstrap over images, {bootstrap} resamples, seed 0",
-        },
+        "metrics": _metric_notes(prior, bootstrap),
         "methods": {m: _summaries([r for r in rows if r["method"] == m], METRICS, bootstrap) for m in methods},
         "ground_truth": {"colorfulness": metrics.summarize(truth_colorfulness, n=bootstrap),
                          "images": [{"image": n, "colorfulness": c} for n, c in zip(names, truth_colorfulness)]},
@@ -274,6 +239,62 @@ def evaluate_images(
                             **{m: np.mean(curves[m], axis=0).tolist() for m in methods}},
         "images": rows,
         "skipped": skipped,
+    }
+
+
+def _chosen_methods(methods, classifier, regressor, T) -> tuple[str, ...]:
+    """The methods to evaluate (default: all whose model is given), checked with their models and T."""
+    if methods is None:
+        methods = [m for m in METHODS
+                   if (m != "regression" or regressor is not None) and (not m.startswith("class") or classifier is not None)]
+    methods = tuple(methods)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"methods must be among {', '.join(METHODS)}; got {', '.join(unknown)}")
+    if not methods:
+        raise ValueError("methods: nothing to evaluate")
+    if "regression" in methods:
+        _check_model(regressor, "regressor", "ab")
+    if any(m.startswith("class") for m in methods):
+        _check_model(classifier, "classifier", "logits")
+    if not (isinstance(T, (int, float)) and math.isfinite(T) and T > 0):
+        raise ValueError(f"T must be a positive temperature (0.38 in the paper); got {T!r}")
+    return methods
+
+
+def _score_image(name: str, gt: np.ndarray, lab: torch.Tensor, true_ab: np.ndarray, classifier, regressor,
+                 T: float, methods: tuple[str, ...], prior) -> list[tuple[dict, np.ndarray]]:
+    """One photo's row of metrics and raw-accuracy curve per method (``gt`` its uint8 crop, ``lab`` and
+    ``true_ab`` from :func:`_truth`)."""
+    l = lab[:, :1]
+    weights = metrics.rebalanced_pixel_weights(true_ab, prior)
+    scored = []
+    for method, ab in predict_methods(l.float(), classifier, regressor, T, methods).items():
+        pred_ab = ab[0].double().numpy()
+        pred_rgb = _rgb_uint8(l, ab)
+        curve = metrics.accuracy_curve(pred_ab, true_ab)
+        scored.append(({
+            "image": name,
+            "method": method,
+            "auc": metrics.area_under_curve(curve),
+            "auc_rebal": metrics.auc(pred_ab, true_ab, weights=weights),
+            "psnr": metrics.psnr(pred_rgb, gt),
+            "ssim": metrics.ssim(pred_rgb, gt),
+            "colorfulness": metrics.colorfulness(pred_rgb),
+        }, curve))
+    return scored
+
+
+def _metric_notes(prior, bootstrap: int) -> dict[str, str]:
+    """How each metric of a result was computed, for its ``metrics`` entry."""
+    return {
+        "auc": "area under the share of pixels with ab error <= t, t = 0..150 step 1, trapezoid / 150",
+        "auc_rebal": "auc with pixels weighted by the inverse ImageNet prior of their true bin (lambda = 0)"
+        if prior is None else "auc with pixels weighted by the inverse given prior of their true bin (lambda = 0)",
+        "psnr": f"sRGB, data_range 1, all channels; identical images {metrics.PSNR_MAX:g} dB",
+        "ssim": "sRGB, scikit-image defaults (7x7 uniform window), per channel then averaged",
+        "colorfulness": "Hasler & Suesstrunk 2003, signed opponents, 0-255 scale",
+        "ci95": f"95% percentile bootstrap over images, {bootstrap} resamples, seed 0",
     }
 
 
