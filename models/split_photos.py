@@ -1,12 +1,15 @@
 """Split a photo folder with a manifest into train/ and val/ folders by source group, for the book's models.
 
-    python models/split_photos.py PHOTO_DIR OUT_DIR [--val-fraction 0.12] [--seed 0]
+    python models/split_photos.py PHOTO_DIR OUT_DIR [--val-fraction 0.12] [--stop-fraction 0.1] [--seed 0]
 
 PHOTO_DIR holds ``manifest.csv`` with at least the columns ``file``, ``package`` and ``source_group``. Photos
 that share a ``source_group`` (the same scene or source picture) land on the same side, so validation never
 sees a near-copy of a training photo. Rows whose ``package`` starts with ``PyPI:`` are left out of both sides:
 they are the photos that ship inside colorlab's dependencies, which the book evaluates on. OUT_DIR receives
 ``train/`` and ``val/`` with symbolic links to the photos, and ``split.csv`` listing every file and its side.
+With ``--stop-fraction``, that fraction of the training side's photos (again whole groups) goes to ``stop/``
+instead: photos kept out of training to choose the step a run stops at by its held-out loss
+(``models/stopping_loss.py``), so that the validation photos are used for nothing but the final evaluation.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ def main(argv=None) -> int:
     parser.add_argument("photo_dir", type=Path)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--val-fraction", type=float, default=0.12)
+    parser.add_argument("--stop-fraction", type=float, default=0.0,
+                        help="fraction of the training side kept out for choosing the step (0: none)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     manifest = args.photo_dir / "manifest.csv"
@@ -50,7 +55,12 @@ def main(argv=None) -> int:
     with manifest.open(newline="") as f:
         rows = [row for row in csv.DictReader(f) if not row["package"].startswith("PyPI:")]
     side = split_groups(rows, args.val_fraction, args.seed)
-    for name in ("train", "val"):
+    if args.stop_fraction > 0:
+        train_rows = [row for row in rows if side[row["file"]] == "train"]
+        stop = split_groups(train_rows, args.stop_fraction, args.seed)
+        side.update((file, "stop") for file, where in stop.items() if where == "val")
+    names = ("train", "stop", "val") if args.stop_fraction > 0 else ("train", "val")
+    for name in names:
         (args.out_dir / name).mkdir(parents=True, exist_ok=True)
     for file, where in side.items():
         link = args.out_dir / where / Path(file).name
@@ -60,9 +70,10 @@ def main(argv=None) -> int:
         writer = csv.writer(f)
         writer.writerow(["file", "side"])
         writer.writerows(sorted(side.items()))
-    counts = {name: sum(1 for v in side.values() if v == name) for name in ("train", "val")}
-    groups = {name: len({r["source_group"] for r in rows if side[r["file"]] == name}) for name in ("train", "val")}
-    print(f"train: {counts['train']} photos in {groups['train']} groups; val: {counts['val']} photos in {groups['val']} groups")
+    for name in names:
+        count = sum(1 for v in side.values() if v == name)
+        groups = len({r["source_group"] for r in rows if side[r["file"]] == name})
+        print(f"{name}: {count} photos in {groups} groups")
     return 0
 
 

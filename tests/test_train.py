@@ -784,3 +784,14 @@ def test_a_cuda_step_never_synchronises(tmp_path, monkeypatch, amp):
     monkeypatch.setattr(loop, "train_step", strict_step)
     run_dir = train.fit(tiny(tmp_path, device="cuda", amp=amp, channels_last=True, steps=5, log_every=5))
     assert len(calls) == 5 and train.read_log(run_dir)[-1]["step"] == 5
+
+
+def test_keep_every_keeps_the_weights_of_those_steps(tmp_path):
+    run_dir = train.fit(tiny(tmp_path, steps=5, keep_every=2, checkpoint_every=100, log_every=100))
+    kept = sorted(p.name for p in run_dir.glob("weights-*.pt"))
+    assert kept == ["weights-0000002.pt", "weights-0000004.pt"]
+    model, checkpoint = train.load_checkpoint(run_dir / kept[1])
+    assert checkpoint["step"] == 4 and "optimizer" not in checkpoint
+    assert [r["step"] for r in train.read_log(run_dir)] == [5]
+    final = weights(run_dir)
+    assert not all(torch.equal(v, final[k]) for k, v in model.state_dict().items())

@@ -279,6 +279,10 @@ class TrainConfig:
     checkpoint_every: int = option(
         5000, "write the checkpoint every this many steps (and at the end, and when the run is asked to stop)",
         integer(1))
+    keep_every: int | None = option(
+        None, "also keep the weights of every this many steps as weights-STEP.pt in run_dir (to choose a step "
+        "afterwards, e.g. by a held-out loss; see load_checkpoint); None keeps only checkpoint.pt",
+        integer(1, optional=True))
     log_every: int = option(
         100, "append a line to log.jsonl every this many steps (and at the end): the mean loss and throughput "
         "since the previous line. Only these steps and checkpoint steps wait for the device: the loss's "

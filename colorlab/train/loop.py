@@ -137,7 +137,7 @@ def train(state: TrainState, loader: torch.utils.data.DataLoader, log: RunLog, p
                     state.epoch, state.batch_in_epoch = state.epoch + 1, 0
                     epoch_bar.update(1)
                 last = state.step == state.total_steps
-                if last or state.step % config.log_every == 0 or state.step % config.checkpoint_every == 0:
+                if last or any(state.step % every == 0 for every in check_in_steps(config)):
                     check_in(state, stop, log, path)
                     step_bar.set_postfix(loss=f"{state.last_loss:.4f}", refresh=False)
                 if last:
@@ -164,10 +164,26 @@ def check_in(state: TrainState, stop: StopRequest, log: RunLog, path: Path) -> N
         state.window, state.window_started = 0, time.perf_counter()
     if last or stopping or state.step % config.checkpoint_every == 0:
         save(state, path)
+    if config.keep_every and state.step % config.keep_every == 0:
+        keep_weights(state, path.with_name(f"weights-{state.step:07d}.pt"))
     if stopping:
         runtime.barrier()  # no process leaves before the first one has written the checkpoint
         raise TrainingInterrupted(f"stopped by {stop.name} after step {state.step}; its checkpoint is "
                                   f"{str(path)!r}: continue with resume=True (--resume)")
+
+
+def check_in_steps(config: TrainConfig) -> list[int]:
+    """The periods, in steps, of the steps that call :func:`check_in`."""
+    return [every for every in (config.log_every, config.checkpoint_every, config.keep_every) if every]
+
+
+def keep_weights(state: TrainState, path: Path) -> None:
+    """Write the weights of the current step to ``path`` (the first process only): a checkpoint without the
+    optimizer, which :func:`colorlab.train.load_checkpoint` and ``colorlab evaluate`` read."""
+    if state.runtime.is_main:
+        atomic_save(model_checkpoint(state.model, step=state.step, elapsed=state.elapsed(),
+                                     train_config=state.config.replace(run_dir=str(path.parent)).to_dict(),
+                                     meta={"precision": state.runtime.precision_note}), path)
 
 
 def log_record(state: TrainState, losses: list[float]) -> dict:
