@@ -51,3 +51,22 @@ def test_chapter_ends_with_summary_and_exercises_with_folded_solutions(name):
     assert 3 <= len(numbers) <= 5, f"{name}: {len(numbers)} exercises"
     assert numbers == list(range(1, len(numbers) + 1)), f"{name}: exercises numbered {numbers}"
     assert len(SOLUTION.findall(text)) == len(numbers), f"{name}: every exercise needs one folded solution"
+
+
+# Roles that only the book's Sphinx build resolves: JupyterLab (jupyterlab-myst) shows a citation's key or a
+# glued value's name instead. Chapters cite with plain links to the bibliography page, and text with computed
+# numbers is the Markdown output of a code cell.
+SPHINX_ONLY_ROLE = re.compile(r"\{(cite(:\w+)?|glue(:\w+)?|numref|ref|doc|eq)\}`")
+
+
+@pytest.mark.parametrize("name", CHAPTERS, ids=lambda n: n.split("/")[-1])
+def test_chapter_prose_uses_no_role_that_jupyterlab_shows_raw(name):
+    for number, cell in enumerate(markdown_cells(name), start=1):
+        roles = sorted({m.group(0) for m in SPHINX_ONLY_ROLE.finditer(cell)})
+        assert not roles, f"{name}, markdown cell {number}: {roles}"
+
+
+@pytest.mark.parametrize("name", CHAPTERS, ids=lambda n: n.split("/")[-1])
+def test_chapter_citations_link_to_the_bibliography(name):
+    links = re.findall(r"\]\(([^)\s]*bibliography[^)\s]*)\)", "\n".join(markdown_cells(name)))
+    assert all(link == "../book/bibliography.md" for link in links), sorted(set(links))
