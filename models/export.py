@@ -1,6 +1,7 @@
-"""Export the last checkpoint of a training run as one of the book's model files (float16 weights).
+"""Export a checkpoint of a training run as one of the book's model files (float16 weights).
 
-    python models/export.py RUN_DIR OUT.pt
+    python models/export.py RUN_DIR OUT.pt                  # the run's last checkpoint
+    python models/export.py RUN_DIR/weights-STEP.pt OUT.pt  # a kept step (colorlab train --keep-every)
 
 The file is a colorlab checkpoint without the training state (colorlab.train.checkpoint): the model's config, its
 float16 weights, and how it was trained (steps, training time, the run's configuration). It loads with

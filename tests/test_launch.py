@@ -62,9 +62,9 @@ def test_colab_cell_clones_installs_and_moves_into_the_chapters(monkeypatch, tmp
 
 
 def test_chapters_import_only_what_the_colab_cell_installs():
-    """Beyond the package and what Colab has, a chapter imports only the cell's extra packages."""
+    """Beyond the package (the cell installs it with its dependencies), a chapter imports only what Colab has."""
     colab_has = {"numpy", "torch", "IPython", "pathlib", "math", "shutil", "tempfile", "os", "subprocess", "sys"}
-    allowed = colab_has | {"colorlab"} | {p.replace("-", "_") for p in colab_cell.EXTRA_PACKAGES}
+    allowed = colab_has | {"colorlab"}
     for path in colab_cell.chapters():
         for cell in json.loads(path.read_text())["cells"]:
             if cell["cell_type"] == "code":

@@ -25,8 +25,6 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "remove-input"
 MARK = "# On Colab only"
-# What the chapters import beyond the package and Colab's own libraries (chapter 7: myst_nb.glue).
-EXTRA_PACKAGES = ("myst-nb",)
 
 
 def repository_url(config: Path = ROOT / "_config.yml") -> str:
@@ -37,7 +35,6 @@ def repository_url(config: Path = ROOT / "_config.yml") -> str:
 def cell_source(url: str) -> str:
     """The code of the Colab cell for the repository at ``url``."""
     name = url.rstrip("/").rsplit("/", 1)[-1]
-    packages = ", ".join(f'"{p}"' for p in EXTRA_PACKAGES)
     return f'''{MARK}: clone the book's repository (package, models), install the package
 # and run in its chapters/ folder, as from a checkout. Elsewhere this does nothing.
 import os
@@ -50,7 +47,7 @@ if "google.colab" in sys.modules:
     if not os.path.isdir(checkout):
         subprocess.run(["git", "clone", "--depth=1", repository, checkout], check=True)
         pip = [sys.executable, "-m", "pip", "install", "--quiet"]
-        subprocess.run([*pip, checkout, {packages}], check=True)
+        subprocess.run([*pip, checkout], check=True)
     sys.path.insert(0, checkout)  # importable at once, without restarting the runtime
     os.chdir(os.path.join(checkout, "chapters"))'''
 

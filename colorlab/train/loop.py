@@ -183,7 +183,7 @@ def keep_weights(state: TrainState, path: Path) -> None:
     if state.runtime.is_main:
         atomic_save(model_checkpoint(state.model, step=state.step, elapsed=state.elapsed(),
                                      train_config=state.config.replace(run_dir=str(path.parent)).to_dict(),
-                                     meta={"precision": state.runtime.precision_note}), path)
+                                     meta=run_meta(state)), path)
 
 
 def log_record(state: TrainState, losses: list[float]) -> dict:
@@ -200,13 +200,17 @@ def log_record(state: TrainState, losses: list[float]) -> dict:
     }
 
 
+def run_meta(state: TrainState) -> dict:
+    """The notes a checkpoint keeps about the run: its precision and torch's version."""
+    return {"precision": state.runtime.precision_note, "torch_version": str(torch.__version__)}
+
+
 def save(state: TrainState, path: Path) -> None:
     """Write the training checkpoint of the current step (the first process only; see colorlab.train.checkpoint)."""
     if state.runtime.is_main:
         checkpoint = model_checkpoint(state.model, step=state.step, elapsed=state.elapsed(),
                                       train_config=state.config.replace(run_dir=str(path.parent)).to_dict(),
-                                      meta={"precision": state.runtime.precision_note,
-                                            "torch_version": str(torch.__version__)})
+                                      meta=run_meta(state))
         checkpoint.update(
             epoch=state.epoch, batch_in_epoch=state.batch_in_epoch, optimizer=state.optimizer.state_dict(),
             scheduler=state.scheduler.state_dict(), rng=rng_state(state.device), prior=state.prior,
