@@ -126,7 +126,10 @@ class Frames:
         """Put ``contents`` into the changing artists, one per artist in ``select``'s order: an array for an
         image (what ``imshow`` takes: (H, W, 3) uint8 or floats in [0, 1], or (H, W) on the image's colour
         scale), a string for a text. Nothing but those artists changes; no figure is built."""
-        for artist, content in zip(self.changing, contents, strict=True):
+        contents = list(contents)
+        if len(contents) != len(self.changing):
+            raise ValueError(f"{len(self.changing)} changing artists, {len(contents)} contents")
+        for artist, content in zip(self.changing, contents):
             _set_content(artist, content)
         self._wrap_titles()
 
