@@ -28,6 +28,8 @@ JPEG_QUALITY = 95
 __all__ = [
     "colorize_rgb",
     "colorize_lab",
+    "colorize_l",
+    "lightness",
     "colorize_files",
     "expand_inputs",
     "output_paths",
@@ -95,11 +97,22 @@ def colorize_rgb(model: ColorizationNet, rgb: np.ndarray, T: float = T_ANNEALED,
     """
     if not isinstance(model, ColorizationNet):
         raise TypeError(f"model must be a colorlab model (ColorizationNet); got {type(model).__name__}")
-    rgb = _rgb_uint8(rgb)
-    device = next(model.parameters()).device
+    return colorize_l(model, lightness(rgb, next(model.parameters()).device), T, size, mode=mode)
+
+
+def lightness(rgb: np.ndarray, device="cpu") -> torch.Tensor:
+    """L of a photo as :func:`colorize_rgb` takes it: uint8 (H, W, 3) or (H, W) → float32 (1, 1, H, W) in
+    [0, 100] on ``device``."""
     with torch.no_grad():
-        lab = _lab_of(rgb, device)
-        return _to_uint8(lab_to_rgb(colorize_lab(model, lab[:, :1], T, size, mode=mode)))
+        return _lab_of(_rgb_uint8(rgb), device)[:, :1]
+
+
+def colorize_l(model: ColorizationNet, l: torch.Tensor, T: float = T_ANNEALED, size: int | None = PREDICT_SIZE,
+               *, mode: bool = False) -> np.ndarray:
+    """:func:`colorize_rgb` from the photo's L (:func:`lightness`, float32 (1, 1, H, W) in [0, 100] on the
+    model's device): uint8 (H, W, 3) sRGB of that L with the predicted ab, out-of-gamut colours clipped."""
+    with torch.no_grad():
+        return _to_uint8(lab_to_rgb(colorize_lab(model, l, T, size, mode=mode)))
 
 
 def gray_rgb(rgb: np.ndarray) -> np.ndarray:

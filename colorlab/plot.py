@@ -930,9 +930,9 @@ def bin_distribution(rgb, logits, cell: tuple[int, int], T: float | None = None)
     return fig
 
 
-def _decoded_lab(rgb, logits, T: float) -> torch.Tensor:
-    """float32 Lab (1, 3, H, W): the photo's L with the ab decoded from ``logits`` at ``T`` (mode for T = 0),
-    upsampled bilinearly from the network's output."""
+def _decode_onto(l: torch.Tensor, logits, T: float) -> torch.Tensor:
+    """float32 Lab (1, 3, H, W): L (1, 1, H, W) in [0, 100] with the ab decoded from ``logits``
+    (1, NUM_BINS, h, w) at ``T`` (mode for T = 0), upsampled bilinearly onto H × W."""
     from torch.nn.functional import interpolate
 
     from . import decode as _decode
@@ -940,16 +940,42 @@ def _decoded_lab(rgb, logits, T: float) -> torch.Tensor:
     if not isinstance(logits, torch.Tensor) or logits.dim() != 4 or logits.shape[:2] != (1, _bins.NUM_BINS):
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
         raise ValueError(f"logits must have shape (1, {_bins.NUM_BINS}, h, w); got {shape}")
-    lab = _lab(_rgb_tensor(rgb)).float()
     logits = logits.detach().float().cpu()
     ab = _decode.decode_mode(logits) if T == 0 else _decode.annealed_mean_from_logits(logits, T)
-    ab = interpolate(ab, size=lab.shape[-2:], mode="bilinear", align_corners=False)
-    return torch.cat([lab[:, :1], ab], dim=1)
+    ab = interpolate(ab, size=l.shape[-2:], mode="bilinear", align_corners=False)
+    return torch.cat([l, ab], dim=1)
 
 
 def _uint8(lab: torch.Tensor) -> np.ndarray:
     """Lab (1, 3, H, W) → uint8 (H, W, 3) sRGB, out-of-gamut colours clipped."""
     return (lab_to_rgb(lab)[0] * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def photo_lab(rgb) -> torch.Tensor:
+    """float64 Lab (1, 3, H, W) of a photo as :func:`temperature_strip` shows it (rounded to uint8 first), for
+    :func:`temperature_panel`. rgb: uint8 (H, W, 3) or a float tensor in [0, 1]."""
+    return _lab(_rgb_tensor((_image(_rgb_tensor(rgb)) * 255).round().astype(np.uint8)))
+
+
+def temperature_panel(lab: torch.Tensor, logits, T: float) -> tuple[str, np.ndarray]:
+    """One panel of :func:`temperature_strip`: the photo decoded at one temperature, and its title.
+
+    Args:
+        lab: float64 (1, 3, H, W) Lab of the photo (:func:`photo_lab`), computed once for all temperatures.
+        logits: (1, NUM_BINS, h, w) the network's output for the photo.
+        T: temperature of the annealed mean, ≥ 0 (0 means the mode).
+
+    Returns:
+        (title, uint8 (H, W, 3) sRGB): the title gives the AuC of the decoded ab against the photo's in percent
+        and the colourfulness of the decoded image.
+    """
+    from .metrics import auc, colorfulness
+
+    decoded_lab = _decode_onto(lab[:, :1].float(), logits, T)
+    decoded = _uint8(decoded_lab)
+    score = 100 * auc(decoded_lab[0, 1:].double().numpy(), lab[0, 1:].numpy())
+    name = "mode" if T == 0 else f"T = {T:g}"
+    return f"{name}: AuC {score:.1f}%, colourf. {colorfulness(decoded):.0f}", decoded
 
 
 def temperature_strip(rgb, logits, temperatures: Sequence[float] = (1.0, T_ANNEALED, 0.1, 0.01),
@@ -967,20 +993,15 @@ def temperature_strip(rgb, logits, temperatures: Sequence[float] = (1.0, T_ANNEA
         the AuC of its predicted ab and its colourfulness, :mod:`colorlab.metrics`), the original.
     """
     from .colorize import gray_rgb
-    from .metrics import auc, colorfulness
+    from .metrics import colorfulness
 
     temperatures = [float(t) for t in temperatures]
     if not temperatures or any(not (np.isfinite(t) and t >= 0) for t in temperatures):
         raise ValueError(f"temperatures must be numbers ≥ 0, at least one; got {temperatures!r}")
     original = (_image(_rgb_tensor(rgb)) * 255).round().astype(np.uint8)
-    true_ab = _lab(_rgb_tensor(original))[0, 1:].numpy()
     images = [("input L", gray_rgb(original))]
-    for t in temperatures:
-        lab = _decoded_lab(original, logits, t)
-        decoded = _uint8(lab)
-        score = 100 * auc(lab[0, 1:].double().numpy(), true_ab)
-        name = "mode" if t == 0 else f"T = {t:g}"
-        images.append((f"{name}: AuC {score:.1f}%, colourf. {colorfulness(decoded):.0f}", decoded))
+    lab = photo_lab(original)
+    images += [temperature_panel(lab, logits, t) for t in temperatures]
     images.append((f"original: colourf. {colorfulness(original):.0f}", original))
     columns = min(3, len(images))
     rows = [images[i:i + columns] for i in range(0, len(images), columns)]
@@ -1055,6 +1076,11 @@ def training_curves(log, smooth: int = 10) -> Figure:
     return fig
 
 
+def colorized_title(T: float) -> str:
+    """Title of a colorization in :func:`colorization_grid`, decoded at temperature ``T``."""
+    return f"colorized (T = {T:.2f})"
+
+
 def colorization_grid(model, photos: Mapping[str, np.ndarray], T: float | None = None, size: int | None = 256,
                       panel: float = 2.6) -> Figure:
     """One row per photo: what the network sees (its lightness), the network's colorization, the original.
@@ -1074,7 +1100,7 @@ def colorization_grid(model, photos: Mapping[str, np.ndarray], T: float | None =
     T = T_ANNEALED if T is None else T
     aspect = max(np.asarray(rgb).shape[0] / np.asarray(rgb).shape[1] for rgb in photos.values())
     rows = [[(f"{name}: input L", gray_rgb(rgb)),
-             (f"colorized (T = {T:.2f})", colorize_rgb(model, rgb, T=T, size=size)),
+             (colorized_title(T), colorize_rgb(model, rgb, T=T, size=size)),
              ("original", np.asarray(rgb))] for name, rgb in photos.items()]
     return _image_grid(rows, panel=panel, height=panel * aspect + 0.3)
 

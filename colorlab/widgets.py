@@ -119,9 +119,27 @@ class Frames:
                 return False
         for old, fresh in pairs:
             _copy_content(old, fresh)
-        if isinstance(self.fig, plot.BookFigure):
-            self.fig.fit_text(self.canvas.get_renderer())  # new titles wrap as in a full draw
+        self._wrap_titles()
         return True
+
+    def show(self, contents) -> None:
+        """Put ``contents`` into the changing artists, one per artist in ``select``'s order: an array for an
+        image (what ``imshow`` takes: (H, W, 3) uint8 or floats in [0, 1], or (H, W) on the image's colour
+        scale), a string for a text. Nothing but those artists changes; no figure is built."""
+        contents = list(contents)
+        if len(contents) != len(self.changing):
+            raise ValueError(f"{len(self.changing)} changing artists, {len(contents)} contents")
+        for artist, content in zip(self.changing, contents):
+            _set_content(artist, content)
+        self._wrap_titles()
+
+    def _wrap_titles(self) -> None:
+        """Wrap the changing titles as a full draw would (their fonts were fitted by the first draw)."""
+        if isinstance(self.fig, plot.BookFigure):
+            renderer = self.canvas.get_renderer()
+            for artist in self.changing:
+                if artist.axes is not None and artist is artist.axes.title:
+                    plot._wrap_title(artist.axes, renderer)
 
     def png(self) -> bytes:
         """The figure as it is now, as PNG bytes at the figure's dpi."""
@@ -132,8 +150,11 @@ class Frames:
         self.canvas.restore_region(self.background)
         for artist in self.drawn:
             self.fig.draw_artist(artist)
+        pixels = np.asarray(self.canvas.buffer_rgba())
+        if (pixels[..., 3] == 255).all():
+            pixels = pixels[..., :3]  # an opaque figure: RGB is a third quicker to encode
         buffer = io.BytesIO()
-        Image.fromarray(np.asarray(self.canvas.buffer_rgba())).save(buffer, format="png")
+        Image.fromarray(pixels).save(buffer, format="png", compress_level=1)  # 2-4× quicker than level 6
         return buffer.getvalue()
 
 
@@ -145,9 +166,21 @@ def _drawn_over(fig, changing: list) -> list:
         mine = [artist for artist in changing if artist.axes is ax]
         if mine:
             lowest = min(artist.get_zorder() for artist in mine)
-            children = sorted((a for a in ax.get_children() if a is not ax.patch), key=lambda a: a.get_zorder())
+            children = sorted(_drawn_children(ax), key=lambda a: a.get_zorder())
             drawn += [a for a in children if a.get_zorder() >= lowest and (a.get_visible() or a in mine)]
     return drawn + [artist for artist in changing if artist.axes is None]
+
+
+def _drawn_children(ax) -> list:
+    """The artists of ``ax`` that its own draw draws over its background: without its axes and spines when it
+    is turned off (``ax.axis("off")``) and without its spines when its frame is, as
+    :meth:`matplotlib.axes.Axes.draw` leaves them out."""
+    hidden = {id(ax.patch)}
+    if not (ax.axison and ax.get_frame_on()):
+        hidden |= {id(spine) for spine in ax.spines.values()}
+    if not ax.axison:
+        hidden |= {id(axis) for axis in ax._axis_map.values()}
+    return [artist for artist in ax.get_children() if id(artist) not in hidden]
 
 
 def _copy_content(old, new) -> None:
@@ -169,6 +202,31 @@ def _copy_content(old, new) -> None:
             old_text.set_text(new_text.get_text())
     else:
         raise TypeError(f"cannot copy the content of a {type(old).__name__}")
+
+
+def _set_content(artist, content) -> None:
+    """Make an image show the array ``content`` or a text the string ``content``."""
+    from matplotlib.image import AxesImage
+    from matplotlib.text import Text
+
+    if isinstance(artist, AxesImage):
+        artist.set_data(content)
+    elif isinstance(artist, Text):
+        artist.set_text(content)
+    else:
+        raise TypeError(f"cannot set the content of a {type(artist).__name__}")
+
+
+def _redraw_in_place(state: dict, make, select, contents) -> None:
+    """Show figure ``make()`` the first time (or after ``state["frames"] = None``), then, at each later call,
+    that figure with ``contents()`` put into its ``select`` artists (:meth:`Frames.show`): only what changes
+    is computed, and only those artists are drawn again."""
+    frames = state.get("frames")
+    if frames is None:
+        state["frames"] = frames = Frames(make(), select)
+    else:
+        frames.show(contents())
+    _show_png(frames.png())
 
 
 def _redraw(state: dict, fig, select) -> None:
@@ -348,10 +406,20 @@ def temperature_widget(rgb, logits, T: float | None = None):
     slider = widgets.FloatLogSlider(value=T_ANNEALED if T is None else T, base=10, min=-2, max=0, step=0.05,
                                     description="T", readout_format=".2f", continuous_update=False)
 
+    lab = plot.photo_lab(rgb)  # the photo's L and true ab, for every temperature
+    state = {}
+
     def draw(T):
-        _show(plot.temperature_strip(rgb, logits, (T,)))
+        _redraw_in_place(state, lambda: plot.temperature_strip(rgb, logits, (T,)), _decoded_panel,
+                         lambda: plot.temperature_panel(lab, logits, T)[::-1])
 
     return _assemble(draw, {"T": slider}, "Move T: from the mode (0.01) to the mean (1)")
+
+
+def _decoded_panel(fig) -> list:
+    """What T changes in :func:`colorlab.plot.temperature_strip` of one temperature: the decoded photo and its
+    title (the input L and the original stay)."""
+    return [fig.axes[1].images[0], fig.axes[1].title]
 
 
 def _annealed_mean_marks(fig) -> list:
@@ -453,7 +521,10 @@ def colorize_upload_widget(model, example: np.ndarray, T: float | None = None, s
 
     from .decode import T_ANNEALED
 
-    current = {"name": "example", "rgb": np.asarray(example)}
+    from .colorize import colorize_l, lightness
+
+    device = next(model.parameters()).device
+    current = {"name": "example", "rgb": np.asarray(example), "l": lightness(example, device)}
     upload = widgets.FileUpload(accept="image/*", multiple=False, description="photo")
     status = widgets.HTML("")
     slider = widgets.FloatSlider(value=T_ANNEALED if T is None else T, min=0.05, max=1.0, step=0.01,
@@ -461,13 +532,19 @@ def colorize_upload_widget(model, example: np.ndarray, T: float | None = None, s
     output = widgets.Output()
     state, memory = {}, {}
 
-    def draw(*_):
+    def figure():
         with _remembered_forward(model, memory):
-            fig = plot.colorization_grid(model, {current["name"]: current["rgb"]}, T=slider.value, size=size,
-                                         panel=3.2)
+            return plot.colorization_grid(model, {current["name"]: current["rgb"]}, T=slider.value, size=size,
+                                          panel=3.2)
+
+    def colorized():  # what T changes: the colorization (the network's output is remembered) and its title
+        with _remembered_forward(model, memory):
+            return [colorize_l(model, current["l"], T=slider.value, size=size), plot.colorized_title(slider.value)]
+
+    def draw(*_):
         output.clear_output(wait=True)
         with output:
-            _redraw(state, fig, lambda fig: [fig.axes[1].images[0], fig.axes[1].title])
+            _redraw_in_place(state, figure, lambda fig: [fig.axes[1].images[0], fig.axes[1].title], colorized)
 
     def on_upload(change):
         item = _uploaded(change["new"])
@@ -484,7 +561,7 @@ def colorize_upload_widget(model, example: np.ndarray, T: float | None = None, s
         status.value = f"{shown}: {small.shape[1]} × {small.shape[0]} pixels" + (
             f" (shrunk from {rgb.shape[1]} × {rgb.shape[0]}: at most {max_side} pixels a side)"
             if small is not rgb else "")
-        current.update(name=name, rgb=small)
+        current.update(name=name, rgb=small, l=lightness(small, device))
         state["frames"] = None  # another photo: draw it all
         draw()
 

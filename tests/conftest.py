@@ -29,8 +29,9 @@ def authors_bins():
 
 @pytest.fixture
 def drawn(monkeypatch):
-    """Record every figure the widgets draw instead of displaying it (redrawn ones as the figure built for them;
-    tests/test_widgets.py checks that the frames shown instead are drawn right)."""
+    """Record every figure the widgets draw instead of displaying it (redrawn ones as the figure built for them,
+    also where a widget only updates the changing artists of its first figure; tests/test_widgets.py checks that
+    the frames shown instead are drawn right)."""
     from matplotlib.figure import Figure
 
     from colorlab import widgets
@@ -43,4 +44,5 @@ def drawn(monkeypatch):
 
     monkeypatch.setattr(widgets, "_show", record)
     monkeypatch.setattr(widgets, "_redraw", lambda state, fig, select: record(fig))
+    monkeypatch.setattr(widgets, "_redraw_in_place", lambda state, make, select, contents: record(make()))
     return calls

@@ -201,3 +201,60 @@ def test_rebalancing_widget_redraws_frames_not_figures(monkeypatch):
     assert len(shown) == 4 and len(built) == 1  # the authors' prior keeps one colour scale for every λ
     assert all(png[:4] == b"\x89PNG" for png in shown)
     assert len({png for png in shown}) == 4
+
+
+# -- redraws in place: only the changing panel is computed ---------------------------------------------------------
+
+
+def shown_frames(monkeypatch):
+    """Record the PNGs the widgets show and the Frames they build."""
+    shown, built = [], []
+    monkeypatch.setattr(cl_widgets, "_show_png", shown.append)
+    original = cl_widgets.Frames
+
+    class Recorded(original):
+        def __init__(self, *args):
+            built.append(self)
+            super().__init__(*args)
+
+    monkeypatch.setattr(cl_widgets, "Frames", Recorded)
+    return shown, built
+
+
+def test_temperature_widget_redraws_in_place_what_a_full_figure_shows(monkeypatch):
+    shown, built = shown_frames(monkeypatch)
+    strips = spy(monkeypatch, "temperature_strip")
+    rgb = np.ascontiguousarray(cl.sample_photo("astronaut")[::8, ::8])  # 64 × 64
+    logits = torch.randn(1, cl.bins.NUM_BINS, 16, 16, generator=torch.Generator().manual_seed(0))
+    box = cl_widgets.temperature_widget(rgb, logits, T=0.38)
+    for T in (0.05, 1.0):
+        box.controls["T"].value = T
+    assert len(strips) == 1 and len(built) == 1  # one figure, built for the first drawing
+    assert len(shown) == 3 and len(set(shown)) == 3
+    panel = built[0].fig.axes[1]
+    full = plot.temperature_strip(rgb, logits, (1.0,)).axes[1]
+    assert panel.get_title() == full.get_title() and panel.get_title().startswith("T = 1: AuC")
+    np.testing.assert_array_equal(panel.images[0].get_array(), full.images[0].get_array())
+    assert_same_picture(shown[-1], full_draw(plot.temperature_strip(rgb, logits, (1.0,)), layout_of=built[0].fig))
+
+
+def test_frames_show_sets_images_and_texts():
+    rgb = np.ascontiguousarray(cl.sample_photo("astronaut")[::8, ::8])
+    logits = torch.zeros(1, cl.bins.NUM_BINS, 16, 16)
+    frames = cl_widgets.Frames(plot.temperature_strip(rgb, logits, (0.5,)), cl_widgets._decoded_panel)
+    before = frames.png()
+    frames.show([np.zeros_like(rgb), "black"])
+    assert frames.fig.axes[1].get_title() == "black"
+    assert (pixels(frames.png()) != pixels(before)).any()
+    with pytest.raises(ValueError):
+        frames.show(["too few"])
+
+
+def test_frames_leave_out_the_axes_of_panels_turned_off():
+    rgb = np.ascontiguousarray(cl.sample_photo("astronaut")[::8, ::8])
+    fig = plot.temperature_strip(rgb, torch.zeros(1, cl.bins.NUM_BINS, 16, 16), (0.5,))
+    frames = cl_widgets.Frames(fig, cl_widgets._decoded_panel)
+    ax = fig.axes[1]
+    assert ax.xaxis not in frames.drawn and ax.yaxis not in frames.drawn
+    assert not set(ax.spines.values()) & set(frames.drawn)
+    assert ax.images[0] in frames.drawn and ax.title in frames.drawn

@@ -87,3 +87,32 @@ def test_a_new_temperature_reuses_the_network_output(monkeypatch, model):
     upload(box, "chelsea.png", png_bytes(np.ascontiguousarray(cl.sample_photo("chelsea")[::8, ::8])))
     assert len(calls) == 2 and len(shown) == 4
     assert "forward" not in vars(model)  # the model is left as it was
+
+
+def test_a_new_temperature_changes_only_the_colorization(monkeypatch, model):
+    from colorlab import plot
+
+    shown, grids, built = [], [], []
+    monkeypatch.setattr(cl_widgets, "_show_png", shown.append)
+    frames = cl_widgets.Frames
+    monkeypatch.setattr(cl_widgets, "Frames", lambda *args: built.append(frames(*args)) or built[-1])
+    grid = plot.colorization_grid
+    monkeypatch.setattr(plot, "colorization_grid", lambda *a, **k: grids.append(1) or grid(*a, **k))
+    example = np.ascontiguousarray(cl.sample_photo("coffee")[::8, ::8])
+    box = cl_widgets.colorize_upload_widget(model, example, size=32)
+    box.controls["T"].value = 0.9
+    assert len(grids) == 1 and len(shown) == 2 and shown[0] != shown[1]  # one figure, its panel updated
+    full = grid(model, {"example": example}, T=0.9, size=32, panel=3.2)
+    panel = built[0].fig.axes[1]
+    assert panel.get_title() == full.axes[1].get_title() == "colorized (T = 0.90)"
+    np.testing.assert_array_equal(panel.images[0].get_array(), full.axes[1].images[0].get_array())
+    upload(box, "chelsea.png", png_bytes(np.ascontiguousarray(cl.sample_photo("chelsea")[::8, ::8])))
+    assert len(grids) == 2  # another photo: drawn in full
+
+
+def test_colorize_l_is_colorize_rgb_from_a_precomputed_lightness(model):
+    rgb = np.ascontiguousarray(cl.sample_photo("coffee")[::8, ::8])
+    from colorlab.colorize import colorize_l, lightness
+
+    np.testing.assert_array_equal(colorize_l(model, lightness(rgb), T=0.5, size=32),
+                                  cl.colorize_rgb(model, rgb, T=0.5, size=32))
