@@ -197,6 +197,30 @@ def test_browser_measures_clipped_code(tmp_path):
     assert len(strict.problems) == 1 and strict.problems[0].startswith("code line clipped by"), strict.problems
 
 
+def _article_with_code(code: str, output: str) -> str:
+    """A page with the book's code style sheet: a code cell and an output in an article as wide as the
+    content column of a 1280 px window (688 px), each <pre> padded and scrolling like the theme's."""
+    css = (TOOLS.parent / "book" / "_assets" / "code-blocks.css").as_uri()
+    pre = '<pre style="padding: 1rem; border: 1px solid; overflow: auto; font-family: monospace">{}</pre>'
+    return (f'<html><head><link rel="stylesheet" href="{css}"></head><body style="margin: 0">'
+            f'<article class="bd-article" style="width: 688px">'
+            f'<div class="cell_input">{pre.format(code)}</div>'
+            f'<div class="cell_output">{pre.format(output)}</div></article></body></html>')
+
+
+@pytest.mark.slow
+def test_book_style_sheet_fits_88_columns_of_code_and_wraps_output(tmp_path):
+    _chromium_or_skip()
+    output = "loss 4.67, " * 30  # one 330-character line of output
+    (tmp_path / "fits.html").write_text(_article_with_code("x" * 88, output))
+    (tmp_path / "long.html").write_text(_article_with_code("x" * 100, output))
+    with browser.Chromium() as chromium:
+        fits = check_pages.check_page(chromium, tmp_path / "fits.html", budget_s=1.0)
+        long = check_pages.check_page(chromium, tmp_path / "long.html", budget_s=1.0)
+    assert fits.problems == [], fits.problems
+    assert len(long.problems) == 1 and long.problems[0].endswith("x" * 80), long.problems  # the code, not the output
+
+
 @pytest.mark.slow
 def test_browser_reports_javascript_exceptions_and_blocks_the_network(tmp_path):
     _chromium_or_skip()
