@@ -267,3 +267,21 @@ def test_screenshot_starts_at_the_left_edge_of_a_page_scrolled_sideways(tmp_path
     with Image.open(tmp_path / "wide.png") as image:
         assert image.width == 640
         assert image.convert("RGB").getpixel((5, 5)) == (255, 0, 0)
+
+
+@pytest.mark.slow
+def test_screenshot_shows_a_sliding_sidebar_where_it_ends(tmp_path):
+    _chromium_or_skip()
+    # Like the book theme's left sidebar: off the page in a narrow window, sliding in when it widens.
+    (tmp_path / "slide.html").write_text(
+        '<html><head><style>#side { width: 60px; height: 60px; background: red; transition: margin-left 30s }'
+        " @media (max-width: 700px) { #side { margin-left: -60px } }</style></head>"
+        '<body style="margin: 0"><div id="side"></div><div style="height: 2000px"></div></body></html>')
+    with browser.Chromium(width=640) as chromium:
+        tab = chromium.open_page((tmp_path / "slide.html").as_uri())
+        tab.screenshot(tmp_path / "slide.png", width=1000)
+        tab.close()
+    from PIL import Image
+
+    with Image.open(tmp_path / "slide.png") as image:
+        assert image.convert("RGB").getpixel((5, 5)) == (255, 0, 0)
