@@ -192,9 +192,33 @@ def test_browser_measures_clipped_code(tmp_path):
     (tmp_path / "code.html").write_text(page(code.format("x = " + "1 + " * 60) + code.format("y = 2")))
     with browser.Chromium() as chromium:
         report = check_pages.check_page(chromium, tmp_path / "code.html", budget_s=1.0)
-        strict = check_pages.check_page(chromium, tmp_path / "code.html", budget_s=1.0, strict=True)
-    assert report.problems == [] and len(report.notes) == 1, report
-    assert len(strict.problems) == 1 and strict.problems[0].startswith("code line clipped by"), strict.problems
+        notes = check_pages.check_page(chromium, tmp_path / "code.html", budget_s=1.0, clipped_as_notes=True)
+    assert len(report.problems) == 1 and report.problems[0].startswith("code line clipped by"), report.problems
+    assert notes.problems == [] and len(notes.notes) == 1, notes
+
+
+def _article_with_code(code: str, output: str) -> str:
+    """A page with the book's code style sheet: a code cell and an output in an article as wide as the
+    content column of a 1280 px window (688 px), each <pre> padded and scrolling like the theme's."""
+    css = (TOOLS.parent / "book" / "_assets" / "code-blocks.css").as_uri()
+    pre = '<pre style="padding: 1rem; border: 1px solid; overflow: auto; font-family: monospace">{}</pre>'
+    return (f'<html><head><link rel="stylesheet" href="{css}"></head><body style="margin: 0">'
+            f'<article class="bd-article" style="width: 688px">'
+            f'<div class="cell_input">{pre.format(code)}</div>'
+            f'<div class="cell_output">{pre.format(output)}</div></article></body></html>')
+
+
+@pytest.mark.slow
+def test_book_style_sheet_fits_88_columns_of_code_and_wraps_output(tmp_path):
+    _chromium_or_skip()
+    output = "loss 4.67, " * 30  # one 330-character line of output
+    (tmp_path / "fits.html").write_text(_article_with_code("x" * 88, output))
+    (tmp_path / "long.html").write_text(_article_with_code("x" * 100, output))
+    with browser.Chromium() as chromium:
+        fits = check_pages.check_page(chromium, tmp_path / "fits.html", budget_s=1.0)
+        long = check_pages.check_page(chromium, tmp_path / "long.html", budget_s=1.0)
+    assert fits.problems == [], fits.problems
+    assert len(long.problems) == 1 and long.problems[0].endswith("x" * 80), long.problems  # the code, not the output
 
 
 @pytest.mark.slow
@@ -242,4 +266,22 @@ def test_screenshot_starts_at_the_left_edge_of_a_page_scrolled_sideways(tmp_path
 
     with Image.open(tmp_path / "wide.png") as image:
         assert image.width == 640
+        assert image.convert("RGB").getpixel((5, 5)) == (255, 0, 0)
+
+
+@pytest.mark.slow
+def test_screenshot_shows_a_sliding_sidebar_where_it_ends(tmp_path):
+    _chromium_or_skip()
+    # Like the book theme's left sidebar: off the page in a narrow window, sliding in when it widens.
+    (tmp_path / "slide.html").write_text(
+        '<html><head><style>#side { width: 60px; height: 60px; background: red; transition: margin-left 30s }'
+        " @media (max-width: 700px) { #side { margin-left: -60px } }</style></head>"
+        '<body style="margin: 0"><div id="side"></div><div style="height: 2000px"></div></body></html>')
+    with browser.Chromium(width=640) as chromium:
+        tab = chromium.open_page((tmp_path / "slide.html").as_uri())
+        tab.screenshot(tmp_path / "slide.png", width=1000)
+        tab.close()
+    from PIL import Image
+
+    with Image.open(tmp_path / "slide.png") as image:
         assert image.convert("RGB").getpixel((5, 5)) == (255, 0, 0)

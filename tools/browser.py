@@ -52,6 +52,14 @@ def find_chromium() -> str:
         "no Chromium found: install it (apt-get install -y chromium) or set CHROMIUM=/path/to/it"
     )
 
+# JavaScript that turns off CSS transitions and animations in a page, so that it shows every change of
+# layout in its final state at once (for screenshots).
+NO_MOTION = """(() => {
+  const style = document.createElement('style');
+  style.textContent = '*, *::before, *::after { transition: none !important; animation: none !important; }';
+  document.head.appendChild(style);
+})()"""
+
 
 class BrowserError(RuntimeError):
     """The browser answered a command with an error, died, or did not answer in time."""
@@ -88,10 +96,14 @@ class Page:
     def screenshot(self, path: Path, width: int = 1280) -> None:
         """Save a PNG of the whole page (not only the visible part) at the given CSS width.
 
-        The page is laid out at ``width`` first, scrolled to its top left corner, and the capture is
-        clipped to the page's own box from (0, 0): without the clip, Chromium captures from wherever
-        the view was scrolled to, and a page wider than the window came out shifted sideways.
+        CSS transitions and animations are turned off first, so that a change of the window's size
+        shows its end state at once: the book theme slides its left sidebar in over 0.25 s
+        (``transition: margin-left``) when the layout changes, and a capture taken during the slide
+        showed the sidebar cut off and the article shifted sideways. The page is then laid out at
+        ``width``, scrolled to its top left corner, and the capture is clipped to the page's own box
+        from (0, 0): without the clip, Chromium captures from wherever the view was scrolled to.
         """
+        self.evaluate(NO_MOTION)
         metrics = {"width": width, "deviceScaleFactor": 1, "mobile": False}
         self.send("Emulation.setDeviceMetricsOverride", {**metrics, "height": 900})
         height = int(self.evaluate("window.scrollTo(0, 0); Math.ceil(document.documentElement.scrollHeight)")

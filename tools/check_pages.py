@@ -1,6 +1,6 @@
 """Open every page of the built book in headless Chromium and fail on what a reader would see broken.
 
-Usage: python tools/check_pages.py [--html _build/html] [--toc _toc.yml] [PAGE.html ...]
+Usage: python tools/check_pages.py [--html _build/html] [--toc _toc.yml] [--clipped-as-notes] [PAGE.html ...]
 
 Each page named in _toc.yml is loaded from disk (file:// URL, every network name lookup blocked),
 given time to run its JavaScript (MathJax typesetting, the widget manager drawing saved widget
@@ -14,14 +14,15 @@ state), and the resulting DOM is inspected. A page fails when it shows
 - an empty widget area: saved widget views that the widget manager did not draw, or drew with no
   content or no height;
 - an empty section: a heading with nothing under it (no text, figure, table, output or subsection);
+- a clipped code line: a block of code or output wider than its box, so that the end of a line hides
+  behind a sideways scroll bar (measured in a window 1280 px wide, the default of ``browser.Chromium``);
 - a JavaScript exception, or a request the page made that failed (with name lookups blocked, any
   request to the network fails, so a page that needs a CDN is caught on any machine).
 
 The detection works on HTML alone (``find_problems``): the browser annotates the DOM with what only
 it knows (each image's naturalWidth, each widget area's height, how far each <pre> overflows) before
-serialising it. A clipped code line, a block of code or output wider than its box so that the end of a
-line hides behind a sideways scroll bar, is printed as a note (a problem with ``--strict``). Exit code 1
-when any page has a problem, 0 otherwise.
+serialising it. ``--clipped-as-notes`` prints clipped code lines as notes instead of problems. Exit code
+1 when any page has a problem, 0 otherwise.
 """
 
 from __future__ import annotations
@@ -209,8 +210,8 @@ def _raw_markup_problems(body) -> list[str]:
 def find_clipped(html: str) -> list[str]:
     """Code or output lines cut off at the right edge of their box, from the overflow the browser measured.
 
-    Reported as notes, not problems, while the book's own pages still have them (listings of the package's
-    120-character lines, wide tables printed as text); ``--strict`` makes them problems.
+    The book's style sheet (book/_assets/code-blocks.css) sizes code so that 88 columns fit and wraps
+    long output lines, so a clipped line is a code line longer than 88 characters.
     """
     notes = []
     for pre in BeautifulSoup(html, "html.parser").select("pre[data-clipped-px]"):
@@ -241,14 +242,16 @@ def toc_pages(toc_path: Path) -> list[str]:
     return [re.sub(r"\.(md|ipynb|rst)$", "", name) for name in names]
 
 
-def check_page(browser, path: Path, budget_s: float, strict: bool = False) -> PageReport:
+def check_page(browser, path: Path, budget_s: float, clipped_as_notes: bool = False) -> PageReport:
+    """What ``path`` shows wrong once loaded in ``browser``; clipped code lines are notes with
+    ``clipped_as_notes``, problems otherwise."""
     started = time.monotonic()
     report = PageReport(name=str(path))
     page = browser.open_page(path.resolve().as_uri())
     try:
         html = page.evaluate(f"{SETTLE_AND_SERIALISE}({int(budget_s * 1000)})", timeout=budget_s + 60)
         report.problems = find_problems(html)
-        (report.problems if strict else report.notes).extend(find_clipped(html))
+        (report.notes if clipped_as_notes else report.problems).extend(find_clipped(html))
         report.problems += [f"JavaScript exception: {text[:200]}" for text in page.exceptions]
         # Offline, every request must be served from the build folder: a failed one is a missing
         # asset (a font, a script, an image) or a dependency on the network.
@@ -266,7 +269,8 @@ def main(argv=None) -> int:
     parser.add_argument("--toc", type=Path, default=Path("_toc.yml"))
     parser.add_argument("--budget", type=float, default=20.0,
                         help="seconds a page may take to typeset and draw its widgets")
-    parser.add_argument("--strict", action="store_true", help="clipped code lines are problems, not notes")
+    parser.add_argument("--clipped-as-notes", action="store_true",
+                        help="report clipped code lines as notes, not problems")
     args = parser.parse_args(argv)
 
     from browser import Chromium
@@ -281,7 +285,7 @@ def main(argv=None) -> int:
     started = time.monotonic()
     with Chromium() as browser:
         for path in pages:
-            report = check_page(browser, path, args.budget, strict=args.strict)
+            report = check_page(browser, path, args.budget, clipped_as_notes=args.clipped_as_notes)
             status = "FAIL" if report.problems else "ok"
             print(f"{status:4} {report.name} ({report.seconds:.1f} s)", flush=True)
             for problem in report.problems:
