@@ -52,7 +52,8 @@ def test_unrun_cells_stalled_sliders_and_narrow_controls_are_problems(tmp_path):
     report = {
         "markdown": [cell("Text.")],
         "outputs": [{"prompt": "[1]:", "errors": []}, {"prompt": "[ ]:", "errors": []},
-                    {"prompt": "[3]:", "errors": ["ValueError: bad"]}],
+                    {"prompt": "[3]:", "errors": ["ValueError: bad"]},
+                    {"prompt": "", "input_hidden": True, "errors": []}],  # code hidden: no prompt shown
         "sliders": [{"label": "λ", "has_figure": True, "redrawn": True, "redraw_s": 0.3},
                     {"label": "T", "has_figure": True, "redrawn": False, "error": "timeout"}],
         "controls": {"1024": [{"label": "λ", "track_px": 300}, {"label": "a", "track_px": 32}]},

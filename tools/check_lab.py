@@ -209,7 +209,7 @@ def chapter_problems(notebook: Path, report: dict, min_track_px: int = MIN_TRACK
     problems = markup_problems(markdown_sources(notebook), report["markdown"])
     problems["run"] = [f"page error: {e}" for e in report.get("page_errors", [])]
     for number, cell in enumerate(report.get("outputs", []), start=1):
-        if not re.fullmatch(r"\[\d+\]:?", cell["prompt"]):
+        if not cell.get("input_hidden") and not re.fullmatch(r"\[\d+\]:?", cell["prompt"]):
             problems["run"].append(f"code cell {number} did not run (prompt {cell['prompt']!r})")
         problems["run"] += [f"code cell {number} error or stderr: {e[:200]}" for e in cell["errors"]]
     problems["sliders"] = [

@@ -42,10 +42,15 @@ function readMarkdown() {
   });
 }
 
+// Each code cell's input prompt ("[3]:") and errors. A cell whose code is hidden (metadata
+// jupyter.source_hidden, e.g. the Colab cell) shows a placeholder with an empty prompt instead.
 function readOutputs() {
   const cells = Array.from(document.querySelectorAll(".jp-Notebook .jp-CodeCell"));
+  const shown = (cell) => Array.from(cell.querySelectorAll(".jp-InputPrompt"))
+    .filter((p) => !p.closest('[class*="Placeholder"]'));
   return cells.map((cell) => ({
-    prompt: (cell.querySelector(".jp-InputPrompt") || { textContent: "" }).textContent.trim(),
+    input_hidden: shown(cell).length === 0,
+    prompt: (shown(cell)[0] || { textContent: "" }).textContent.trim(),
     errors: Array.from(cell.querySelectorAll(
       '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"],' +
       '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]'))
@@ -72,7 +77,8 @@ async function until(page, predicate, arg, timeoutMs, what) {
     if (await page.evaluate(predicate, arg)) return;
     if (Date.now() > deadline) {
       const prompts = await page.evaluate(() => Array.from(
-        document.querySelectorAll(".jp-Notebook .jp-CodeCell .jp-InputPrompt")).map((p) => p.textContent.trim()));
+        document.querySelectorAll(".jp-Notebook .jp-CodeCell .jp-InputPrompt")).map((p) => p.textContent.trim()
+        || "(hidden)"));
       throw new Error(`${what}: not done in ${timeoutMs / 1000} s; prompts: ${prompts.join(" ")}`);
     }
     await sleep(250);
@@ -108,7 +114,8 @@ async function runAll(page, timeoutMs) {
   await page.click('.lm-MenuBar-itemLabel:text-is("Run")');
   await page.click('.lm-Menu-itemLabel:text-is("Run All Cells")');
   await until(page, () => {
-    const prompts = Array.from(document.querySelectorAll(".jp-Notebook .jp-CodeCell .jp-InputPrompt"));
+    const prompts = Array.from(document.querySelectorAll(".jp-Notebook .jp-CodeCell .jp-InputPrompt"))
+      .filter((p) => !p.closest('[class*="Placeholder"]'));
     const status = document.querySelector(".jp-Notebook-ExecutionIndicator");
     return prompts.every((p) => /\[\d+\]/.test(p.textContent))
       && status !== null && status.getAttribute("data-status") === "idle";
