@@ -70,3 +70,16 @@ def test_chapter_prose_uses_no_role_that_jupyterlab_shows_raw(name):
 def test_chapter_citations_link_to_the_bibliography(name):
     links = re.findall(r"\]\(([^)\s]*bibliography[^)\s]*)\)", "\n".join(markdown_cells(name)))
     assert all(link == "../book/bibliography.md" for link in links), sorted(set(links))
+
+
+CODE_COLUMNS = 88  # what the book's code style sheet fits in the content column (book/_assets/code-blocks.css)
+FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n(.*?)^\1", re.S | re.M)
+
+
+@pytest.mark.parametrize("name", CHAPTERS, ids=lambda n: n.split("/")[-1])
+def test_chapter_code_lines_fit_the_page(name):
+    cells = json.loads((ROOT / f"{name}.ipynb").read_text())["cells"]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    code += [m.group(2) for text in markdown_cells(name) for m in FENCE.finditer(text)]
+    long = [line for block in code for line in block.splitlines() if len(line) > CODE_COLUMNS]
+    assert not long, f"{name}: {len(long)} code lines over {CODE_COLUMNS} characters, e.g. {long[0]!r}"
