@@ -498,6 +498,22 @@ def _remembered_forward(model, memory: dict):
         del model.forward  # the class's own forward again
 
 
+def _read_upload(name: str, content: bytes, max_side: int) -> tuple[np.ndarray | None, str]:
+    """An uploaded file as uint8 (H, W, 3), shrunk to at most ``max_side`` pixels a side, and the status line
+    (HTML) that gives its size and says whether it was shrunk; ``(None, message)`` when it cannot be read."""
+    import html
+
+    shown = html.escape(name)
+    try:
+        rgb = _decode_upload(content, name)
+    except Exception as error:  # a bad upload is reported in the widget, never raised into the notebook
+        return None, f"<span style='color:#b00'>could not read {shown}: {html.escape(str(error))}</span>"
+    small = _shrink(rgb, max_side)
+    shrunk = (f" (shrunk from {rgb.shape[1]} × {rgb.shape[0]}: at most {max_side} pixels a side)"
+              if small is not rgb else "")
+    return small, f"{shown}: {small.shape[1]} × {small.shape[0]} pixels{shrunk}"
+
+
 def colorize_upload_widget(model, example: np.ndarray, T: float | None = None, size: int = 256,
                            max_side: int = 2048):
     """Upload a photo and a temperature slider: the photo's L, its colorization, and the original.
@@ -515,13 +531,10 @@ def colorize_upload_widget(model, example: np.ndarray, T: float | None = None, s
         ``output`` showing :func:`colorlab.plot.colorization_grid` for the current photo, and ``status`` (an
         ``HTML`` line that reports the photo's size, or a file it could not read instead of raising).
     """
-    import html
-
     import ipywidgets as widgets
 
-    from .decode import T_ANNEALED
-
     from .colorize import colorize_l, lightness
+    from .decode import T_ANNEALED
 
     device = next(model.parameters()).device
     current = {"name": "example", "rgb": np.asarray(example), "l": lightness(example, device)}
@@ -550,20 +563,11 @@ def colorize_upload_widget(model, example: np.ndarray, T: float | None = None, s
         item = _uploaded(change["new"])
         if item is None:
             return
-        name, content = item
-        shown = html.escape(name)
-        try:
-            rgb = _decode_upload(content, name)
-        except Exception as error:  # a bad upload is reported in the widget, never raised into the notebook
-            status.value = f"<span style='color:#b00'>could not read {shown}: {html.escape(str(error))}</span>"
-            return
-        small = _shrink(rgb, max_side)
-        status.value = f"{shown}: {small.shape[1]} × {small.shape[0]} pixels" + (
-            f" (shrunk from {rgb.shape[1]} × {rgb.shape[0]}: at most {max_side} pixels a side)"
-            if small is not rgb else "")
-        current.update(name=name, rgb=small, l=lightness(small, device))
-        state["frames"] = None  # another photo: draw it all
-        draw()
+        rgb, status.value = _read_upload(*item, max_side)
+        if rgb is not None:
+            current.update(name=item[0], rgb=rgb, l=lightness(rgb, device))
+            state["frames"] = None  # another photo: draw it all
+            draw()
 
     upload.observe(on_upload, names="value")
     slider.observe(draw, names="value")
