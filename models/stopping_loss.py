@@ -7,7 +7,8 @@ whose class weights (the rebalancing of the run's prior) the classifier's loss u
 out of training and out of validation (``split_photos.py --stop-fraction``). Each photo's central square,
 resized to SIZE pixels, is scored with the run's own training loss (rebalanced cross-entropy, or L2 for the
 regression model); the mean over the photos and its standard error are printed per step. Choosing the step on
-these photos leaves the validation photos for the final evaluation alone.
+these photos leaves the validation photos for the final evaluation alone. With ``--json``, a later call
+scores only the steps kept since, so it can follow a run that is still training.
 """
 
 from __future__ import annotations
@@ -44,12 +45,21 @@ def photo_losses(weights: Path, photos: torch.Tensor, class_weights: torch.Tenso
     return np.array(losses)
 
 
+def earlier_results(path: Path | None, n_photos: int) -> dict[int, np.ndarray]:
+    """The per-photo losses an earlier call wrote to ``path`` (steps it scored are not scored again)."""
+    if path is None or not path.is_file():
+        return {}
+    earlier = {int(step): np.array(v, dtype=float) for step, v in json.loads(path.read_text()).items()}
+    return {step: losses for step, losses in earlier.items() if len(losses) == n_photos}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("stop_dir", type=Path)
     parser.add_argument("--size", type=int, default=176, help="side of the photos' central squares (pixels)")
-    parser.add_argument("--json", type=Path, help="also write {step: [loss per photo]} here")
+    parser.add_argument("--json", type=Path,
+                        help="also write {step: [loss per photo]} here; steps already in it are not scored again")
     args = parser.parse_args(argv)
     kept = sorted(args.run_dir.glob("weights-*.pt"))
     if not kept:
@@ -57,11 +67,12 @@ def main(argv=None) -> int:
         return 2
     run = read_checkpoint(args.run_dir / "checkpoint.pt")
     photos = load_photos(args.stop_dir, args.size)
-    results = {}
+    results = earlier_results(args.json, len(photos))
     for path in kept:
         step = int(path.stem.split("-")[1])
-        losses = photo_losses(path, photos, run["class_weights"], run["train_config"])
-        results[step] = losses
+        if step not in results:
+            results[step] = photo_losses(path, photos, run["class_weights"], run["train_config"])
+        losses = results[step]
         valid = losses[np.isfinite(losses)]
         print(f"step {step:6d}  held-out loss {valid.mean():.4f} ± {valid.std(ddof=1) / np.sqrt(len(valid)):.4f}"
               f"  ({len(valid)} photos)", flush=True)
