@@ -53,6 +53,12 @@ def earlier_results(path: Path | None, n_photos: int) -> dict[int, np.ndarray]:
     return {step: losses for step, losses in earlier.items() if len(losses) == n_photos}
 
 
+def write_results(path: Path, results: dict[int, np.ndarray]) -> None:
+    """Write ``{step: [loss per photo, null for a grey photo]}`` to ``path``."""
+    path.write_text(json.dumps({str(step): [None if np.isnan(v) else v for v in losses.tolist()]
+                                for step, losses in sorted(results.items())}, indent=1))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", type=Path)
@@ -72,15 +78,14 @@ def main(argv=None) -> int:
         step = int(path.stem.split("-")[1])
         if step not in results:
             results[step] = photo_losses(path, photos, run["class_weights"], run["train_config"])
+            if args.json:  # after every step, so that an interrupted call loses nothing
+                write_results(args.json, results)
         losses = results[step]
         valid = losses[np.isfinite(losses)]
         print(f"step {step:6d}  held-out loss {valid.mean():.4f} ± {valid.std(ddof=1) / np.sqrt(len(valid)):.4f}"
               f"  ({len(valid)} photos)", flush=True)
     best = min(results, key=lambda s: np.nanmean(results[s]))
     print(f"lowest held-out loss: step {best}")
-    if args.json:
-        args.json.write_text(json.dumps({str(s): [None if np.isnan(v) else v for v in losses.tolist()]
-                                         for s, losses in results.items()}, indent=1))
     return 0
 
 
