@@ -56,7 +56,10 @@ def chapter_widgets(cl) -> dict:
     cells = from_package.bin_distribution_widget(rgb, logits, (50, 12))
     return {
         "ch3 soft_encoding_widget a": (soft, "a"),
+        "ch3 soft_encoding_widget b": (soft, "b"),
         "ch3 soft_encoding_widget k": (soft, "k"),
+        "ch3 soft_encoding_widget σ": (soft, "sigma"),
+        "ch5 bin_distribution_widget row": (cells, "row"),
         "ch5 bin_distribution_widget col": (cells, "col"),
         "ch5 bin_distribution_widget T": (cells, "T"),
         "ch5 temperature_widget T": (from_package.temperature_widget(rgb, logits), "T"),

@@ -900,8 +900,8 @@ def bin_distribution(rgb, logits, cell: tuple[int, int], T: float | None = None)
         raise ValueError(f"cell must lie inside the {logits.shape[2]} × {logits.shape[3]} output; got {cell}")
     probs = torch.softmax(logits[0, :, row, col], dim=0).numpy()
     y, x = row * OUTPUT_STRIDE, col * OUTPUT_STRIDE
-    lab = _lab(photo)
-    true_ab = lab[0, 1:, min(y, lab.shape[2] - 1), min(x, lab.shape[3] - 1)].numpy()
+    y_in, x_in = min(y, photo.shape[2] - 1), min(x, photo.shape[3] - 1)
+    true_ab = _lab(photo[:, :, y_in:y_in + 1, x_in:x_in + 1])[0, 1:, 0, 0].numpy()  # Lab of that pixel only
     cell_logits = logits[:, :, row:row + 1, col:col + 1]
     mean_ab = _decode.annealed_mean_from_logits(cell_logits, T).flatten().numpy()
     mode_ab = _decode.decode_mode(cell_logits).flatten().double().numpy()

@@ -184,14 +184,22 @@ def _drawn_children(ax) -> list:
 
 
 def _copy_content(old, new) -> None:
-    """Make artist ``old`` show what ``new`` shows (an image, a line, a text or a legend)."""
+    """Make artist ``old`` show what ``new`` shows (an image, a scatter's points and sizes, a rectangle such as a
+    bar, a line, a text or a legend)."""
     from matplotlib.image import AxesImage
     from matplotlib.legend import Legend
+    from matplotlib.collections import PathCollection
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
     from matplotlib.text import Text
 
     if isinstance(old, AxesImage):
         old.set_data(new.get_array())
+    elif isinstance(old, PathCollection):
+        old.set_offsets(new.get_offsets())
+        old.set_sizes(new.get_sizes())
+    elif isinstance(old, Rectangle):
+        old.set_bounds(*new.get_bbox().bounds)
     elif isinstance(old, Line2D):
         old.set_data(new.get_xdata(), new.get_ydata())
         old.set_label(new.get_label())
@@ -305,10 +313,21 @@ def soft_encoding_widget(a: float = 23.0, b: float = -41.0, k: int = SOFT_K, sig
         "sigma": widgets.FloatSlider(value=sigma, min=1.0, max=20.0, step=0.5, description="σ", **style),
     }
 
+    state = {}
+
     def draw(a, b, k, sigma):
-        _show(plot.soft_encoding_pixel(a, b, k=k, sigma=sigma))
+        if state.get("point") != (a, b, k):  # another window or other bins: everything but σ's effect changes
+            state.update(point=(a, b, k), frames=None)
+        _redraw(state, plot.soft_encoding_pixel(a, b, k=k, sigma=sigma), _soft_weights)
 
     return _assemble(draw, controls, "Move the point: how its weight spreads over the nearest bins")
+
+
+def _soft_weights(fig) -> list:
+    """What σ changes in :func:`colorlab.plot.soft_encoding_pixel`: the circles of the k chosen bins (their areas
+    are the weights), the weights written under them, the bars and both titles (the bins and the window stay)."""
+    ax, bar_ax = fig.axes
+    return [ax.collections[1], *ax.texts, *bar_ax.patches, ax.title, bar_ax.title]
 
 
 def rebalancing_widget(prior, lam: float = LAMBDA):

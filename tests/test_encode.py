@@ -111,3 +111,19 @@ def test_bad_k_and_sigma():
         cl.soft_encode_sparse(ab, k=0)
     with pytest.raises(ValueError, match="sigma must be positive"):
         cl.soft_encode(ab, sigma=0.0)
+
+
+def test_candidate_table_is_what_cell_by_cell_distances_give():
+    # The table of k = 3, rebuilt from (cells, Q, 2) distances one cell at a time, as it is defined.
+    from colorlab import encode
+
+    bins = cl.ab_bins(torch.float64).numpy()
+    table = encode._candidate_table(3)
+    for cell in (0, 1234, 4660, encode._CELLS_PER_AXIS ** 2 - 1):
+        lo = -encode._TABLE_LIMIT + encode._CELL * np.array(divmod(cell, encode._CELLS_PER_AXIS))
+        hi = lo + encode._CELL
+        nearest = np.sqrt((np.maximum(0.0, np.maximum(lo - bins, bins - hi)) ** 2).sum(-1))
+        farthest = np.sqrt((np.maximum(np.abs(bins - lo), np.abs(bins - hi)) ** 2).sum(-1))
+        found = np.flatnonzero(nearest <= np.sort(farthest)[2] + 1e-9)
+        row = table[cell]
+        np.testing.assert_array_equal(row[row != encode._SENTINEL], found)

@@ -258,3 +258,34 @@ def test_frames_leave_out_the_axes_of_panels_turned_off():
     assert ax.xaxis not in frames.drawn and ax.yaxis not in frames.drawn
     assert not set(ax.spines.values()) & set(frames.drawn)
     assert ax.images[0] in frames.drawn and ax.title in frames.drawn
+
+
+# -- chapter 3: σ redraws as frames, the point and k as whole figures ----------------------------------------------
+
+
+def test_soft_encoding_widget_redraws_sigma_as_a_frame_of_the_same_figure(monkeypatch):
+    shown, built = shown_frames(monkeypatch)
+    box = cl_widgets.soft_encoding_widget(23.0, -41.0, k=5, sigma=5.0)
+    box.controls["sigma"].value = 12.0
+    assert len(built) == 1 and len(shown) == 2 and shown[0] != shown[1]
+    fresh = plot.soft_encoding_pixel(23.0, -41.0, k=5, sigma=12.0)
+    fig = built[0].fig
+    assert [bar.get_height() for bar in fig.axes[1].patches] == [bar.get_height() for bar in fresh.axes[1].patches]
+    np.testing.assert_array_equal(fig.axes[0].collections[1].get_sizes(), fresh.axes[0].collections[1].get_sizes())
+    assert [t.get_text() for t in fig.axes[0].texts] == [t.get_text() for t in fresh.axes[0].texts]
+    assert [" ".join(ax.get_title().split()) for ax in fig.axes] == [ax.get_title() for ax in fresh.axes]  # wrapped
+    assert_same_picture(shown[-1], full_draw(fresh, layout_of=fig))
+
+
+@pytest.mark.parametrize("control, value", [("a", -60.0), ("b", 0.0), ("k", 8)])
+def test_soft_encoding_widget_draws_a_new_figure_for_another_point_or_k(monkeypatch, control, value):
+    shown, built = shown_frames(monkeypatch)
+    box = cl_widgets.soft_encoding_widget(23.0, -41.0, k=5, sigma=5.0)
+    box.controls[control].value = value
+    box.controls["sigma"].value = 7.5  # then a frame of that new figure
+    assert len(built) == 2 and len(shown) == 3
+    values = {"a": 23.0, "b": -41.0, "k": 5} | {control: value}
+    fig, fresh = built[1].fig, plot.soft_encoding_pixel(values["a"], values["b"], k=values["k"], sigma=7.5)
+    assert fig.axes[0].get_xlim() == fresh.axes[0].get_xlim() and len(fig.axes[1].patches) == values["k"]
+    assert [bar.get_height() for bar in fig.axes[1].patches] == [bar.get_height() for bar in fresh.axes[1].patches]
+    assert_same_picture(shown[-1], full_draw(fresh, layout_of=fig))
