@@ -59,6 +59,7 @@ SOURCES = {
     "channels_last": Source(OURS, "speed of tensor-core convolutions"),
     "workers": Source(OURS, "hardware"),
     "checkpoint_every": Source(OURS, "file handling (solver.prototxt snapshots every 1,000)"),
+    "keep_every": Source(OURS, "file handling: kept steps, to choose where a run stops"),
     "log_every": Source(OURS, "logging"),
     "run_dir": Source(OURS, "file handling"),
     "resume": Source(OURS, "file handling"),
