@@ -46,3 +46,22 @@ def drawn(monkeypatch):
     monkeypatch.setattr(widgets, "_redraw", lambda state, fig, select: record(fig))
     monkeypatch.setattr(widgets, "_redraw_in_place", lambda state, make, select, contents: record(make()))
     return calls
+
+
+@pytest.fixture
+def shown_frames(monkeypatch):
+    """``(shown, built)``: the PNGs the widgets show instead of displaying them, and every
+    :class:`colorlab.widgets.Frames` they build, in order."""
+    from colorlab import widgets
+
+    shown, built = [], []
+    monkeypatch.setattr(widgets, "_show_png", shown.append)
+    original = widgets.Frames
+
+    class Recorded(original):
+        def __init__(self, *args):
+            built.append(self)
+            super().__init__(*args)
+
+    monkeypatch.setattr(widgets, "Frames", Recorded)
+    return shown, built

@@ -184,17 +184,8 @@ def test_frames_refuse_a_figure_with_another_colour_scale():
     assert frames.update(plot.bin_distribution(rgb, logits, (0, 1)))  # another flat cell: the same scale
 
 
-def test_rebalancing_widget_redraws_frames_not_figures(monkeypatch):
-    shown, built = [], []
-    monkeypatch.setattr(cl_widgets, "_show_png", shown.append)
-    original = cl_widgets.Frames
-
-    class Counted(original):
-        def __init__(self, *args):
-            built.append(1)
-            super().__init__(*args)
-
-    monkeypatch.setattr(cl_widgets, "Frames", Counted)
+def test_rebalancing_widget_redraws_frames_not_figures(shown_frames):
+    shown, built = shown_frames
     box = cl_widgets.rebalancing_widget(cl.prior.imagenet_prior(), lam=0.5)
     for lam in (0.3, 0.0, 1.0):
         box.controls["lam"].value = lam
@@ -206,23 +197,8 @@ def test_rebalancing_widget_redraws_frames_not_figures(monkeypatch):
 # -- redraws in place: only the changing panel is computed ---------------------------------------------------------
 
 
-def shown_frames(monkeypatch):
-    """Record the PNGs the widgets show and the Frames they build."""
-    shown, built = [], []
-    monkeypatch.setattr(cl_widgets, "_show_png", shown.append)
-    original = cl_widgets.Frames
-
-    class Recorded(original):
-        def __init__(self, *args):
-            built.append(self)
-            super().__init__(*args)
-
-    monkeypatch.setattr(cl_widgets, "Frames", Recorded)
-    return shown, built
-
-
-def test_temperature_widget_redraws_in_place_what_a_full_figure_shows(monkeypatch):
-    shown, built = shown_frames(monkeypatch)
+def test_temperature_widget_redraws_in_place_what_a_full_figure_shows(monkeypatch, shown_frames):
+    shown, built = shown_frames
     strips = spy(monkeypatch, "temperature_strip")
     rgb = np.ascontiguousarray(cl.sample_photo("astronaut")[::8, ::8])  # 64 × 64
     logits = torch.randn(1, cl.bins.NUM_BINS, 16, 16, generator=torch.Generator().manual_seed(0))
@@ -263,8 +239,8 @@ def test_frames_leave_out_the_axes_of_panels_turned_off():
 # -- chapter 3: σ redraws as frames, the point and k as whole figures ----------------------------------------------
 
 
-def test_soft_encoding_widget_redraws_sigma_as_a_frame_of_the_same_figure(monkeypatch):
-    shown, built = shown_frames(monkeypatch)
+def test_soft_encoding_widget_redraws_sigma_as_a_frame_of_the_same_figure(monkeypatch, shown_frames):
+    shown, built = shown_frames
     box = cl_widgets.soft_encoding_widget(23.0, -41.0, k=5, sigma=5.0)
     box.controls["sigma"].value = 12.0
     assert len(built) == 1 and len(shown) == 2 and shown[0] != shown[1]
@@ -278,8 +254,8 @@ def test_soft_encoding_widget_redraws_sigma_as_a_frame_of_the_same_figure(monkey
 
 
 @pytest.mark.parametrize("control, value", [("a", -60.0), ("b", 0.0), ("k", 8)])
-def test_soft_encoding_widget_draws_a_new_figure_for_another_point_or_k(monkeypatch, control, value):
-    shown, built = shown_frames(monkeypatch)
+def test_soft_encoding_widget_draws_a_new_figure_for_another_point_or_k(monkeypatch, shown_frames, control, value):
+    shown, built = shown_frames
     box = cl_widgets.soft_encoding_widget(23.0, -41.0, k=5, sigma=5.0)
     box.controls[control].value = value
     box.controls["sigma"].value = 7.5  # then a frame of that new figure

@@ -74,9 +74,8 @@ def test_large_uploads_are_shrunk_and_the_status_says_so(drawn, model):
     assert box.status.value == "small.png: 30 × 20 pixels"
 
 
-def test_a_new_temperature_reuses_the_network_output(monkeypatch, model):
-    shown, calls = [], []
-    monkeypatch.setattr(cl_widgets, "_show_png", shown.append)
+def test_a_new_temperature_reuses_the_network_output(monkeypatch, shown_frames, model):
+    (shown, _), calls = shown_frames, []
     forward = type(model).forward
     monkeypatch.setattr(type(model), "forward", lambda self, x: calls.append(1) or forward(self, x))
     box = cl_widgets.colorize_upload_widget(model, np.ascontiguousarray(cl.sample_photo("coffee")[::8, ::8]),
@@ -89,13 +88,10 @@ def test_a_new_temperature_reuses_the_network_output(monkeypatch, model):
     assert "forward" not in vars(model)  # the model is left as it was
 
 
-def test_a_new_temperature_changes_only_the_colorization(monkeypatch, model):
+def test_a_new_temperature_changes_only_the_colorization(monkeypatch, shown_frames, model):
     from colorlab import plot
 
-    shown, grids, built = [], [], []
-    monkeypatch.setattr(cl_widgets, "_show_png", shown.append)
-    frames = cl_widgets.Frames
-    monkeypatch.setattr(cl_widgets, "Frames", lambda *args: built.append(frames(*args)) or built[-1])
+    (shown, built), grids = shown_frames, []
     grid = plot.colorization_grid
     monkeypatch.setattr(plot, "colorization_grid", lambda *a, **k: grids.append(1) or grid(*a, **k))
     example = np.ascontiguousarray(cl.sample_photo("coffee")[::8, ::8])
