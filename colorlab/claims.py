@@ -39,7 +39,7 @@ class Claim:
 
 
 def _interval(mean: float, lo: float, hi: float, unit: str = "") -> str:
-    return f"{mean:+.1f}{unit} [{lo:+.1f}, {hi:+.1f}]"
+    return f"{mean:+z.1f}{unit} [{lo:+z.1f}, {hi:+z.1f}]"
 
 
 def _points(result: Mapping, a: str, b: str, metric: str, n: int) -> tuple[float, float, float]:
@@ -60,7 +60,7 @@ def beats_l2_on_rebalanced_auc(result: Mapping, n: int = BOOTSTRAP_RESAMPLES) ->
     mean, lo, hi = _points(result, "class_annealed", "regression", "auc_rebal", n)
     return Claim(
         "classification beats L2 regression on rebalanced AuC",
-        f"{full:.1f}% vs {l2:.1f}% ({full - l2:+.1f})",
+        f"{full:.1f}% vs {l2:.1f}% ({full - l2:+z.1f})",
         _interval(mean, lo, hi, " points"),
         lo > 0,
     )
@@ -72,7 +72,7 @@ def raw_auc_about_gray(result: Mapping, n: int = BOOTSTRAP_RESAMPLES) -> Claim:
     full, gray = PAPER_TABLE1_AUC["full"][0], PAPER_TABLE1_AUC["gray"][0]
     mean, lo, hi = _points(result, "class_annealed", "gray", "auc", n)
     return Claim(f"its raw AuC is about gray's (within {RAW_AUC_TOLERANCE:g} points)",
-                 f"{full:.1f}% vs {gray:.1f}% ({full - gray:+.1f})", _interval(mean, lo, hi, " points"),
+                 f"{full:.1f}% vs {gray:.1f}% ({full - gray:+z.1f})", _interval(mean, lo, hi, " points"),
                  mean >= -RAW_AUC_TOLERANCE)
 
 

@@ -42,7 +42,7 @@ def row(run: Path, base: tuple[dict, list[dict], dict]) -> str:
     diff, lo, hi = (100 * v for v in bootstrap_ci([ours[k] - theirs[k] for k in theirs]))
     m = result["methods"][method]
     return (f"| {run.name} | {changed or '(base)'} | {log[-1]['step']} | {log[-1]['time'] / 60:.0f} | {method} | "
-            f"{100 * m['auc_rebal']['mean']:.1f} | {diff:+.1f} [{lo:+.1f}, {hi:+.1f}] | "
+            f"{100 * m['auc_rebal']['mean']:.1f} | {diff:+z.1f} [{lo:+z.1f}, {hi:+z.1f}] | "
             f"{100 * m['auc']['mean']:.1f} | {m['psnr']['mean']:.2f} | {m['colorfulness']['mean']:.1f} |")
 
 

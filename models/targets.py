@@ -22,7 +22,7 @@ COLOURFULNESS_TOLERANCE = 0.2
 
 def _difference(result: dict, a: str, b: str, metric: str) -> tuple[str, float, float]:
     mean, lo, hi = (100 * v for v in paired_difference(result, a, b, metric))
-    return f"{mean:+.2f} [{lo:+.2f}, {hi:+.2f}] points", mean, lo
+    return f"{mean:+z.2f} [{lo:+z.2f}, {hi:+z.2f}] points", mean, lo
 
 
 def _ratio(result: dict, method: str) -> float:

@@ -122,3 +122,13 @@ def test_claims_on_a_real_evaluation():
     assert set(result["methods"]) == set(METHODS)
     claims = check_claims(result, rebalancing=(result, result), n=200)
     assert len(claims) == 5 and all(isinstance(c.holds, bool) for c in claims)
+
+
+def test_a_difference_that_rounds_to_zero_has_no_minus_sign():
+    result = good_result()
+    for row in result["images"]:
+        if row["method"] == "regression":
+            row["auc_rebal"] = next(r["auc_rebal"] for r in result["images"]
+                                    if r["method"] == "class_annealed" and r["image"] == row["image"]) + 1e-5
+    claim = beats_l2_on_rebalanced_auc(result, n=N)
+    assert claim.ours.startswith("+0.0 points") and "-0.0" not in claim.ours + claim.paper
