@@ -1,6 +1,7 @@
 """Split a photo folder with a manifest into train/ and val/ folders by source group, for the book's models.
 
-    python models/split_photos.py PHOTO_DIR OUT_DIR [--val-fraction 0.12] [--stop-fraction 0.1] [--seed 0]
+    python models/split_photos.py PHOTO_DIR OUT_DIR [--val-fraction 0.12] [--stop-fraction 0.1]
+        [--train-fraction 1.0] [--seed 0]
 
 PHOTO_DIR holds ``manifest.csv`` with at least the columns ``file``, ``package`` and ``source_group``. Photos
 that share a ``source_group`` (the same scene or source picture) land on the same side, so validation never
@@ -10,6 +11,9 @@ they are the photos that ship inside colorlab's dependencies, which the book eva
 With ``--stop-fraction``, that fraction of the training side's photos (again whole groups) goes to ``stop/``
 instead: photos kept out of training to choose the step a run stops at by its held-out loss
 (``models/stopping_loss.py``), so that the validation photos are used for nothing but the final evaluation.
+With ``--train-fraction`` below 1, only that fraction of what is left on the training side (whole groups) is
+linked into ``train/``; the rest is listed as "unused": the validation and stopping photos stay exactly those of
+the full split, so runs on fewer photos are compared on the same photos.
 """
 
 from __future__ import annotations
@@ -46,8 +50,12 @@ def main(argv=None) -> int:
     parser.add_argument("--val-fraction", type=float, default=0.12)
     parser.add_argument("--stop-fraction", type=float, default=0.0,
                         help="fraction of the training side kept out for choosing the step (0: none)")
+    parser.add_argument("--train-fraction", type=float, default=1.0,
+                        help="fraction of the training photos to keep (1: all), to measure what more photos bring")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if not 0 < args.train_fraction <= 1:
+        parser.error(f"--train-fraction must be in (0, 1]; got {args.train_fraction}")
     manifest = args.photo_dir / "manifest.csv"
     if not manifest.is_file():
         print(f"error: {manifest} not found", file=sys.stderr)
@@ -59,10 +67,16 @@ def main(argv=None) -> int:
         train_rows = [row for row in rows if side[row["file"]] == "train"]
         stop = split_groups(train_rows, args.stop_fraction, args.seed)
         side.update((file, "stop") for file, where in stop.items() if where == "val")
+    if args.train_fraction < 1:
+        train_rows = [row for row in rows if side[row["file"]] == "train"]
+        left_out = split_groups(train_rows, 1 - args.train_fraction, args.seed)
+        side.update((file, "unused") for file, where in left_out.items() if where == "val")
     names = ("train", "stop", "val") if args.stop_fraction > 0 else ("train", "val")
     for name in names:
         (args.out_dir / name).mkdir(parents=True, exist_ok=True)
     for file, where in side.items():
+        if where == "unused":
+            continue
         link = args.out_dir / where / Path(file).name
         if not link.exists():
             link.symlink_to((args.photo_dir / file).resolve())

@@ -54,6 +54,26 @@ def test_stop_fraction_takes_whole_groups_from_the_training_side_only(tmp_path):
     assert sorted(p.name for p in (tmp_path / "three" / "stop").iterdir()) == sorted(stop)
 
 
+def test_train_fraction_keeps_validation_and_stopping_photos_as_in_the_full_split(tmp_path):
+    write_pool(tmp_path / "pool", {f"g{i}": 1 + i % 3 for i in range(40)})
+    split = script("split_photos.py")["main"]
+    common = ["--val-fraction", "0.2", "--stop-fraction", "0.1"]
+    assert split([str(tmp_path / "pool"), str(tmp_path / "full"), *common]) == 0
+    assert split([str(tmp_path / "pool"), str(tmp_path / "half"), *common, "--train-fraction", "0.5"]) == 0
+    full, half = sides(tmp_path / "full"), sides(tmp_path / "half")
+    assert {f: s for f, s in half.items() if s in ("val", "stop")} == {
+        f: s for f, s in full.items() if s in ("val", "stop")}
+    kept = {f for f, s in half.items() if s == "train"}
+    unused = {f for f, s in half.items() if s == "unused"}
+    assert kept | unused == {f for f, s in full.items() if s == "train"}
+    assert abs(len(kept) - len(unused)) <= 3  # about half, whole groups of at most 3
+    for group in {f.split("-")[0] for f in unused}:
+        assert {half[f] for f in half if f.startswith(group + "-")} == {"unused"}
+    assert sorted(p.name for p in (tmp_path / "half" / "train").iterdir()) == sorted(kept)
+    with pytest.raises(SystemExit):
+        split([str(tmp_path / "pool"), str(tmp_path / "bad"), "--train-fraction", "0"])
+
+
 @pytest.mark.slow
 def test_stopping_loss_scores_every_kept_step_and_picks_the_lowest(tmp_path, capsys):
     from colorlab.train import TrainConfig, fit
