@@ -16,7 +16,7 @@ from test_book import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = [name for name in toc_files() if name.startswith("chapters/")]
-EXERCISE = re.compile(r"^\*\*Exercise (\d+): [^*]+\.\*\*", re.M)
+EXERCISE = re.compile(r"^\*\*Exercise (\d+): [^*]+[.?]\*\*", re.M)
 SOLUTION = re.compile(r"<details class=\"toggle-details\">\n<summary class=\"toggle-details__summary\">Solution"
                       r"</summary>\n\n.+?\n\n</details>", re.S)
 
