@@ -17,7 +17,7 @@ import numpy as np
 from .evaluate import BOOTSTRAP_RESAMPLES, paired_difference
 from .metrics import bootstrap_ci
 
-__all__ = ["PAPER_TABLE1_AUC", "RAW_AUC_TOLERANCE", "Claim", "check_claims", "format_claims"]
+__all__ = ["PAPER_TABLE1_AUC", "RAW_AUC_TOLERANCE", "Claim", "check_claims", "format_claims", "gap_change"]
 
 #: Table 1 of the paper: (raw, rebalanced) AuC in % on 10,000 ImageNet validation images. "l2" is their
 #: regression network, "class" the classification network trained without rebalancing (λ = 1), "full" the
@@ -113,6 +113,23 @@ def rebalancing_adds_colour(rebalanced: Mapping, plain: Mapping, n: int = BOOTST
     return Claim("class rebalancing raises colourfulness",
                  f"rebalanced AuC {cls:.1f}% → {full:.1f}%; colourfulness not measured",
                  f"colourfulness {_interval(mean, lo, hi)} ({len(common)} photos)", lo > 0)
+
+
+def gap_change(more: Mapping, fewer: Mapping, n: int = BOOTSTRAP_RESAMPLES) -> tuple[float, float, float]:
+    """How far the rebalanced-AuC gap class_annealed − regression moved between two pairs of models, trained
+    alike on fewer and on more photos and evaluated on the same photos: the mean over those photos of (gap with
+    ``more``) − (gap with ``fewer``), in points, with its 95% bootstrap interval. Above 0: the classifier gained
+    on regression with the extra photos."""
+
+    def gaps(result: Mapping) -> dict[str, float]:
+        full, l2 = (_per_image(result, method, "auc_rebal") for method in ("class_annealed", "regression"))
+        return {name: full[name] - l2[name] for name in full.keys() & l2.keys()}
+
+    with_more, with_fewer = gaps(more), gaps(fewer)
+    common = sorted(with_more.keys() & with_fewer.keys())
+    if not common:
+        raise ValueError("more, fewer: the two evaluations share no photo")
+    return tuple(100 * v for v in bootstrap_ci([with_more[name] - with_fewer[name] for name in common], n=n))
 
 
 def check_claims(result: Mapping, rebalancing: tuple[Mapping, Mapping] | None = None,

@@ -51,8 +51,9 @@ PRETRAINED_FILES = {"classification": "classification.pt", "regression": "regres
 #: Environment variable naming an extra folder to search for the pretrained files (searched first).
 MODELS_DIR_ENV = "COLORLAB_MODELS_DIR"
 #: The committed evaluations (``models/evaluations/NAME.json``, written by ``colorlab evaluate --json``): the two
-#: book models on their validation photos, and the two pilot classifiers that differ only in λ (0.5 and 1).
-EVALUATIONS = ("validation", "pilot-lambda0.5", "pilot-lambda1")
+#: book models on their validation photos, the two pilot classifiers that differ only in λ (0.5 and 1), and the
+#: book's recipe trained on half of the training photos (``half-photos``; same validation photos).
+EVALUATIONS = ("validation", "pilot-lambda0.5", "pilot-lambda1", "half-photos")
 #: What each kind's model must output (``ColorizationNet.output_kind``).
 _OUTPUT_KIND = {"classification": "logits", "regression": "ab"}
 

@@ -13,6 +13,7 @@ from colorlab.claims import (
     beats_l2_on_rebalanced_auc,
     check_claims,
     format_claims,
+    gap_change,
     l2_is_desaturated,
     raw_auc_about_gray,
     rebalancing_adds_colour,
@@ -132,3 +133,18 @@ def test_a_difference_that_rounds_to_zero_has_no_minus_sign():
                                     if r["method"] == "class_annealed" and r["image"] == row["image"]) + 1e-5
     claim = beats_l2_on_rebalanced_auc(result, n=N)
     assert claim.ours.startswith("+0.0 points") and "-0.0" not in claim.ours + claim.paper
+
+
+def test_gap_change_pairs_the_photos_of_two_evaluations():
+    fewer, more = good_result(), good_result()
+    assert gap_change(more, fewer, n=N) == pytest.approx((0.0, 0.0, 0.0), abs=1e-9)
+    for row in more["images"]:
+        if row["method"] == "class_annealed":
+            row["auc_rebal"] += 0.02  # the classifier gains 2 points on every photo, regression nothing
+    mean, lo, hi = gap_change(more, fewer, n=N)
+    assert mean == pytest.approx(2.0) and lo == pytest.approx(2.0) and hi == pytest.approx(2.0)
+    assert gap_change(fewer, more, n=N)[0] == pytest.approx(-2.0)
+    for row in fewer["images"]:
+        row["image"] += "-other"
+    with pytest.raises(ValueError, match="share no photo"):
+        gap_change(more, fewer, n=N)
