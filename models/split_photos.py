@@ -43,6 +43,13 @@ def split_groups(rows: list[dict], val_fraction: float, seed: int) -> dict[str, 
     return side
 
 
+def take_from_training(rows: list[dict], side: dict[str, str], fraction: float, seed: int, to: str) -> None:
+    """Move ``fraction`` of the photos now on the training side of ``side`` (whole groups) to side ``to``."""
+    train_rows = [row for row in rows if side[row["file"]] == "train"]
+    taken = split_groups(train_rows, fraction, seed)
+    side.update((file, to) for file, where in taken.items() if where == "val")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("photo_dir", type=Path)
@@ -64,13 +71,9 @@ def main(argv=None) -> int:
         rows = [row for row in csv.DictReader(f) if not row["package"].startswith("PyPI:")]
     side = split_groups(rows, args.val_fraction, args.seed)
     if args.stop_fraction > 0:
-        train_rows = [row for row in rows if side[row["file"]] == "train"]
-        stop = split_groups(train_rows, args.stop_fraction, args.seed)
-        side.update((file, "stop") for file, where in stop.items() if where == "val")
+        take_from_training(rows, side, args.stop_fraction, args.seed, "stop")
     if args.train_fraction < 1:
-        train_rows = [row for row in rows if side[row["file"]] == "train"]
-        left_out = split_groups(train_rows, 1 - args.train_fraction, args.seed)
-        side.update((file, "unused") for file, where in left_out.items() if where == "val")
+        take_from_training(rows, side, 1 - args.train_fraction, args.seed, "unused")
     names = ("train", "stop", "val") if args.stop_fraction > 0 else ("train", "val")
     for name in names:
         (args.out_dir / name).mkdir(parents=True, exist_ok=True)
