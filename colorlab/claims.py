@@ -51,6 +51,16 @@ def _per_image(result: Mapping, method: str, metric: str) -> dict[str, float]:
     return {row["image"]: row[metric] for row in result["images"] if row["method"] == method}
 
 
+def _paired_across(first: dict[str, float], second: dict[str, float], names: str, n: int):
+    """Mean of ``first[photo] − second[photo]`` over the photos of two evaluations that both have, its 95%
+    bootstrap interval, and how many photos that is: ``(mean, lo, hi, count)``. ``names`` names the two
+    evaluations in the error raised when they share no photo."""
+    common = sorted(first.keys() & second.keys())
+    if not common:
+        raise ValueError(f"{names}: the two evaluations share no photo")
+    return (*bootstrap_ci([first[name] - second[name] for name in common], n=n), len(common))
+
+
 def beats_l2_on_rebalanced_auc(result: Mapping, n: int = BOOTSTRAP_RESAMPLES) -> Claim:
     """Table 1: the full model has the best rebalanced AuC, above L2 regression.
 
@@ -105,14 +115,11 @@ def rebalancing_adds_colour(rebalanced: Mapping, plain: Mapping, n: int = BOOTST
     ``plain`` are evaluations of two classifiers trained alike except λ (0.5 and 1) on the same photos. Holds if
     the paired interval of their class_annealed colourfulness difference lies above 0."""
     with_w, without = (_per_image(r, "class_annealed", "colorfulness") for r in (rebalanced, plain))
-    common = sorted(set(with_w) & set(without))
-    if not common:
-        raise ValueError("rebalanced, plain: the two evaluations share no photo")
-    mean, lo, hi = bootstrap_ci([with_w[name] - without[name] for name in common], n=n)
+    mean, lo, hi, count = _paired_across(with_w, without, "rebalanced, plain", n)
     cls, full = PAPER_TABLE1_AUC["class"][1], PAPER_TABLE1_AUC["full"][1]
     return Claim("class rebalancing raises colourfulness",
                  f"rebalanced AuC {cls:.1f}% → {full:.1f}%; colourfulness not measured",
-                 f"colourfulness {_interval(mean, lo, hi)} ({len(common)} photos)", lo > 0)
+                 f"colourfulness {_interval(mean, lo, hi)} ({count} photos)", lo > 0)
 
 
 def gap_change(more: Mapping, fewer: Mapping, n: int = BOOTSTRAP_RESAMPLES) -> tuple[float, float, float]:
@@ -125,11 +132,8 @@ def gap_change(more: Mapping, fewer: Mapping, n: int = BOOTSTRAP_RESAMPLES) -> t
         full, l2 = (_per_image(result, method, "auc_rebal") for method in ("class_annealed", "regression"))
         return {name: full[name] - l2[name] for name in full.keys() & l2.keys()}
 
-    with_more, with_fewer = gaps(more), gaps(fewer)
-    common = sorted(with_more.keys() & with_fewer.keys())
-    if not common:
-        raise ValueError("more, fewer: the two evaluations share no photo")
-    return tuple(100 * v for v in bootstrap_ci([with_more[name] - with_fewer[name] for name in common], n=n))
+    mean, lo, hi, _ = _paired_across(gaps(more), gaps(fewer), "more, fewer", n)
+    return 100 * mean, 100 * lo, 100 * hi
 
 
 def check_claims(result: Mapping, rebalancing: tuple[Mapping, Mapping] | None = None,

@@ -436,8 +436,9 @@ def temperature_widget(rgb, logits, T: float | None = None):
 
 
 def _decoded_panel(fig) -> list:
-    """What T changes in :func:`colorlab.plot.temperature_strip` of one temperature: the decoded photo and its
-    title (the input L and the original stay)."""
+    """What T changes in :func:`colorlab.plot.temperature_strip` of one temperature, or in
+    :func:`colorlab.plot.colorization_grid` of one photo: the decoded photo in the second panel and its title (the
+    input L and the original stay)."""
     return [fig.axes[1].images[0], fig.axes[1].title]
 
 
@@ -533,6 +534,28 @@ def _read_upload(name: str, content: bytes, max_side: int) -> tuple[np.ndarray |
     return small, f"{shown}: {small.shape[1]} × {small.shape[0]} pixels{shrunk}"
 
 
+def _upload_drawing(model, current: dict, temperature, size: int):
+    """What :func:`colorize_upload_widget` draws for the photo in ``current`` (``name``, ``rgb``, ``l``) at the
+    temperature ``temperature()``: ``figure()`` builds its :func:`colorlab.plot.colorization_grid`, and
+    ``colorized()`` gives what a new T changes in it (the colorization and its title). The network runs again
+    only for a new photo; a new T decodes its remembered output."""
+    from .colorize import colorize_l
+
+    memory = {}
+
+    def figure():
+        with _remembered_forward(model, memory):
+            return plot.colorization_grid(model, {current["name"]: current["rgb"]}, T=temperature(), size=size,
+                                          panel=3.2)
+
+    def colorized():
+        with _remembered_forward(model, memory):
+            T = temperature()
+            return [colorize_l(model, current["l"], T=T, size=size), plot.colorized_title(T)]
+
+    return figure, colorized
+
+
 def colorize_upload_widget(model, example: np.ndarray, T: float | None = None, size: int = 256,
                            max_side: int = 2048):
     """Upload a photo and a temperature slider: the photo's L, its colorization, and the original.
@@ -552,7 +575,7 @@ def colorize_upload_widget(model, example: np.ndarray, T: float | None = None, s
     """
     import ipywidgets as widgets
 
-    from .colorize import colorize_l, lightness
+    from .colorize import lightness
     from .decode import T_ANNEALED
 
     device = next(model.parameters()).device
@@ -562,21 +585,13 @@ def colorize_upload_widget(model, example: np.ndarray, T: float | None = None, s
     slider = widgets.FloatSlider(value=T_ANNEALED if T is None else T, min=0.05, max=1.0, step=0.01,
                                  description="T", continuous_update=False)
     output = widgets.Output()
-    state, memory = {}, {}
-
-    def figure():
-        with _remembered_forward(model, memory):
-            return plot.colorization_grid(model, {current["name"]: current["rgb"]}, T=slider.value, size=size,
-                                          panel=3.2)
-
-    def colorized():  # what T changes: the colorization (the network's output is remembered) and its title
-        with _remembered_forward(model, memory):
-            return [colorize_l(model, current["l"], T=slider.value, size=size), plot.colorized_title(slider.value)]
+    state = {}
+    figure, colorized = _upload_drawing(model, current, lambda: slider.value, size)
 
     def draw(*_):
         output.clear_output(wait=True)
         with output:
-            _redraw_in_place(state, figure, lambda fig: [fig.axes[1].images[0], fig.axes[1].title], colorized)
+            _redraw_in_place(state, figure, _decoded_panel, colorized)
 
     def on_upload(change):
         item = _uploaded(change["new"])
