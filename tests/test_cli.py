@@ -186,7 +186,7 @@ def test_evaluate_with_explicit_checkpoints_and_limit(capsys, models_dir, photos
     code, stdout, _ = run(capsys, "evaluate", photos, "--checkpoint", models_dir / "classification.pt",
                           "--regression-checkpoint", models_dir / "regression.pt", "--limit", 1, "--size", 32,
                           "--device", "cpu")
-    assert code == 0 and "1 images at 32x32" in stdout
+    assert code == 0 and "1 image at 32x32; one photo gives no interval" in stdout
 
 
 def test_evaluate_errors_are_one_line(capsys, models_dir, photos, tmp_path):
