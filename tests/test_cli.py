@@ -109,7 +109,7 @@ def test_colorize_errors_are_one_line(capsys, models_dir, photos, tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_text("not an image")
     code, _, err = run(capsys, "colorize", bad, "-o", tmp_path / "o.png", "--device", "cpu")
-    assert code == 1 and "error: input: none of the 1 input file(s) could be decoded" in err
+    assert code == 1 and "error: input: none of the 1 input file(s) could be colorized" in err
     assert "Traceback" not in err
 
 
