@@ -279,7 +279,7 @@ def output_paths(pairs: list[tuple[Path, str]], out, single_file_ok: bool = True
         try:
             _output_format(out)
         except ValueError as error:
-            raise ValueError(f"output: {error}") from None
+            raise ValueError(f"output: {str(error).removeprefix('path: ')}") from None
     paths = [out] if single else [out / name for name in _unique_names(pairs, compare)]
     _refuse_inputs(pairs, paths, compare)
     try:

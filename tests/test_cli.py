@@ -208,7 +208,7 @@ def test_colorize_pixel_limit_and_size_bound(capsys, models_dir, photos, tmp_pat
 def test_colorize_refuses_an_output_format_before_loading_a_model(capsys, photos, tmp_path, monkeypatch):
     monkeypatch.setattr(pretrained, "model_search_dirs", lambda: [tmp_path / "nothing"])
     code, _, err = run(capsys, "colorize", photos / "cat.png", "-o", tmp_path / "cat.ico")
-    assert_one_error_line(code, err, "colorize", "cannot write the format", "cat.ico")
+    assert_one_error_line(code, err, "colorize", "error: output: cannot write the format", "cat.ico")
 
 
 def test_colorize_skips_links_and_fifos_and_says_so_in_the_exit_status(capsys, models_dir, photos, tmp_path):
