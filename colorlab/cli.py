@@ -5,7 +5,8 @@ Each command is two small functions: ``_add_<command>(subparsers)`` declares its
 lists the ``_add_*`` functions in the order ``--help`` shows them.
 
 Errors are reported as one line on stderr (``colorlab <command>: error: <message>``) with exit status 1
-(2 for a malformed command line, as argparse does); ``colorlab --debug <command> ...`` shows the traceback instead.
+(2 for a malformed command line, as argparse does; ``colorize`` and ``evaluate`` exit with 3 when they finished
+but skipped files they could not read); ``colorlab --debug <command> ...`` shows the traceback instead.
 
 Also runs as ``python -m colorlab.cli``, which is what ``torchrun`` needs::
 
@@ -174,15 +175,17 @@ def _temperature(text: str) -> float:
 
 
 def _reporting_warnings(command: str, fn, *args, **kwargs):
-    """Run ``fn``, then print each warning it raised as one ``colorlab COMMAND: warning: ...`` line."""
+    """Run ``fn``, then print each warning it raised as one ``colorlab COMMAND: warning: ...`` line (also when it
+    raises, so that the files skipped before the error are named)."""
     import warnings
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = fn(*args, **kwargs)
-    for warning in caught:
-        print(f"colorlab {command}: warning: {warning.message}", file=sys.stderr)
-    return result
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            for warning in caught:
+                print(f"colorlab {command}: warning: {warning.message}", file=sys.stderr)
 
 
 def _load_for_cli(checkpoint, kind: str | None, device: str):
@@ -196,7 +199,37 @@ def _load_for_cli(checkpoint, kind: str | None, device: str):
     return load_model(checkpoint, device=device, kind=kind)
 
 
+#: Exit status of ``colorize`` and ``evaluate`` when they finished but skipped files they could not read.
+EXIT_SKIPPED = 3
+
+_EXIT_STATUS_HELP = (
+    "Exit status: 0 when every file was used, 3 when the command finished but skipped files it could not read "
+    "(unreadable, not a regular file, an unsupported format, over --max-pixels), 1 on an error (nothing "
+    "written), 2 for a malformed command line."
+)
+
+
+def _bounded_int(maximum: int):
+    """An argparse type: an integer from 1 to ``maximum``."""
+    def parse(text: str) -> int:
+        value = _positive_int(text)
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"expected at most {maximum}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _add_max_pixels(parser) -> None:
+    from .data import MAX_PIXELS
+
+    parser.add_argument("--max-pixels", type=_positive_int, default=MAX_PIXELS, metavar="N",
+                        help=f"skip photos with more pixels than this, read from the header before decoding "
+                             f"(default: {MAX_PIXELS:,}, as the book's panel)")
+
+
 def _add_colorize(subparsers) -> None:
+    from .colorize import MAX_SIZE, OUTPUT_EXTENSIONS
     from .decode import T_ANNEALED
     from .models import PREDICT_SIZE
 
@@ -206,8 +239,12 @@ def _add_colorize(subparsers) -> None:
         description=(
             "Colorize image files, folders (recursively) or glob patterns. The network predicts ab from L resized "
             "so that its shorter side is --size pixels; ab is upsampled to the full resolution and recombined "
-            "with the photo's own L. With one input, -o may name the output file; otherwise -o is a folder and "
-            "the outputs keep the inputs' names. Files that cannot be decoded are skipped with a warning."
+            "with the photo's own L. With one input, -o may name the output file "
+            f"({', '.join(OUTPUT_EXTENSIONS)}); otherwise -o is a folder and the outputs keep the inputs' names, "
+            "made unique. An output never replaces an input, and replaces an existing file only with --overwrite "
+            "(both checked before any work). Files that cannot be read or decoded, FIFOs and devices (never "
+            "read), photos over --max-pixels and, in folders, formats colorlab does not read (.gif, .heic, ...) "
+            "are skipped with a warning and counted. " + _EXIT_STATUS_HELP
         ),
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
@@ -217,8 +254,12 @@ def _add_colorize(subparsers) -> None:
                              "classification model)")
     parser.add_argument("--temperature", "-T", type=_temperature, default=T_ANNEALED, metavar="T",
                         help=f"annealed-mean temperature; 1 is the mean, 0 the mode (default: {T_ANNEALED})")
-    parser.add_argument("--size", type=_positive_int, default=PREDICT_SIZE,
-                        help=f"shorter side, in pixels, of the copy the network sees (default: {PREDICT_SIZE})")
+    parser.add_argument("--size", type=_bounded_int(MAX_SIZE), default=PREDICT_SIZE,
+                        help=f"shorter side, in pixels, of the copy the network sees, at most {MAX_SIZE} "
+                             f"(default: {PREDICT_SIZE})")
+    _add_max_pixels(parser)
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace output files that exist already (never an input)")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: auto)")
     parser.add_argument("--side-by-side", action="store_true",
                         help="also write <name>_compare.<ext>: the input's L, the colorization and the original")
@@ -228,19 +269,22 @@ def _add_colorize(subparsers) -> None:
 def _colorize(args) -> int:
     from .colorize import colorize_files, expand_inputs, output_paths
 
-    output_paths(expand_inputs(args.inputs), args.output)  # bad inputs and outputs fail before the model loads
+    # bad inputs and outputs fail before the model loads
+    output_paths(expand_inputs(args.inputs), args.output, compare=args.side_by_side, overwrite=args.overwrite)
     model = _load_for_cli(args.checkpoint, None, args.device)
     result = _reporting_warnings("colorize", colorize_files, model, args.inputs, args.output, args.temperature,
-                                 args.size, compare=args.side_by_side)
+                                 args.size, compare=args.side_by_side, max_pixels=args.max_pixels,
+                                 overwrite=args.overwrite)
     written = result["written"]
     where = written[0] if len(written) == 1 else args.output
     extra = f", {len(result['compared'])} comparison images" if result["compared"] else ""
-    skipped = f"; skipped {len(result['skipped'])} unreadable file(s)" if result["skipped"] else ""
+    skipped = f"; skipped {len(result['skipped'])} file(s) (see the warnings)" if result["skipped"] else ""
     print(f"colorlab colorize: wrote {len(written)} image(s){extra} to {where}{skipped}")
-    return 0
+    return EXIT_SKIPPED if result["skipped"] else 0
 
 
 def _add_evaluate(subparsers) -> None:
+    from .colorize import MAX_SIZE
     from .decode import T_ANNEALED
     from .evaluate import EVAL_SIZE, METHODS
 
@@ -250,8 +294,10 @@ def _add_evaluate(subparsers) -> None:
         description=(
             "Treat the folder's colour photos as ground truth: cut the central square at --size, keep its L, and "
             f"colorize it with every method ({', '.join(METHODS)}). Prints mean [95% bootstrap interval] of AuC, "
-            "rebalanced AuC, PSNR, SSIM and colourfulness per method and optionally writes every number as JSON. "
-            "Models default to the committed ones."
+            "rebalanced AuC, PSNR, SSIM and colourfulness per method (one photo gives no interval) and optionally "
+            "writes every number as JSON. Models default to the committed ones. Files that cannot be read are "
+            "skipped as by colorize; gray photos are left out by the protocol and do not change the exit status. "
+            + _EXIT_STATUS_HELP
         ),
     )
     parser.add_argument("folder", metavar="FOLDER", help="a folder of colour photos (searched recursively)")
@@ -259,37 +305,44 @@ def _add_evaluate(subparsers) -> None:
     parser.add_argument("--regression-checkpoint", metavar="PATH",
                         help="regression model (default: the committed one)")
     parser.add_argument("--json", metavar="OUT.json", help="write the full results, per image too, as JSON")
-    parser.add_argument("--size", type=_positive_int, default=EVAL_SIZE,
-                        help=f"side of the evaluated square in pixels (default: {EVAL_SIZE})")
+    parser.add_argument("--size", type=_bounded_int(MAX_SIZE), default=EVAL_SIZE,
+                        help=f"side of the evaluated square in pixels, at most {MAX_SIZE} (default: {EVAL_SIZE})")
     parser.add_argument("--limit", type=_positive_int, metavar="N", help="evaluate only the first N photos")
+    _add_max_pixels(parser)
     parser.add_argument("--temperature", "-T", type=_temperature, default=T_ANNEALED, metavar="T",
                         help=f"temperature of class_annealed (default: {T_ANNEALED})")
     parser.add_argument("--device", default="auto", help="cpu, cuda, ... (default: auto)")
     parser.set_defaults(handler=_evaluate)
 
 
-def _evaluate(args) -> int:
+def _check_json_target(path: str) -> None:
+    """An unwritable ``--json`` fails before the work, not after."""
     from pathlib import Path
 
     from ._atomic import writable_folder
+
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise IsADirectoryError(f"--json: {str(target)!r} is a folder; give a file name such as results.json")
+    try:
+        writable_folder(target.parent, create=False)
+    except OSError as error:
+        raise type(error)(f"--json: {error}") from error
+
+
+def _evaluate(args) -> int:
     from .data import list_images
     from .evaluate import evaluate_folder, format_table, write_json_atomic
 
     if args.temperature == 0:
         raise ValueError("--temperature must be positive for class_annealed (class_mode is already the T → 0 limit)")
     list_images(args.folder)  # a missing or empty folder fails before the models load
-    if args.json is not None:  # an unwritable output fails before the work, not after
-        target = Path(args.json).expanduser()
-        if target.is_dir():
-            raise IsADirectoryError(f"--json: {str(target)!r} is a folder; give a file name such as results.json")
-        try:
-            writable_folder(target.parent, create=False)
-        except OSError as error:
-            raise type(error)(f"--json: {error}") from error
+    if args.json is not None:
+        _check_json_target(args.json)
     classifier = _load_for_cli(args.checkpoint, "classification", args.device)
     regressor = _load_for_cli(args.regression_checkpoint, "regression", args.device)
     result = _reporting_warnings("evaluate", evaluate_folder, args.folder, classifier, regressor, size=args.size,
-                                 T=args.temperature, limit=args.limit, progress=True)
+                                 T=args.temperature, limit=args.limit, progress=True, max_pixels=args.max_pixels)
     result["checkpoints"] = {"classification": args.checkpoint or "committed",
                              "regression": args.regression_checkpoint or "committed"}
     print(format_table(result))
@@ -300,7 +353,7 @@ def _evaluate(args) -> int:
     if args.json is not None:
         write_json_atomic(result, args.json)
         print(f"wrote {args.json}")
-    return 0
+    return EXIT_SKIPPED if result["n_unreadable"] else 0
 
 
 def _add_bins(subparsers) -> None:

@@ -19,11 +19,24 @@ from PIL import Image
 
 from ._atomic import atomic_write, writable_folder
 from .color import lab_to_rgb, rgb_to_lab
+from .data import IMAGE_EXTENSIONS, MAX_PIXELS
 from .decode import T_ANNEALED
 from .models import PREDICT_SIZE, ColorizationNet
 
 #: JPEG quality of written images (Pillow's scale; its default is 75).
 JPEG_QUALITY = 95
+
+#: The largest ``size`` (shorter side of the copy the network sees) of :func:`colorize_files` and
+#: ``colorlab colorize --size``: 16 times the area of the paper's 256, so the network's memory stays bounded.
+MAX_SIZE = 1024
+
+#: Extensions of the formats outputs are written in: those colorlab reads (:data:`colorlab.data.IMAGE_EXTENSIONS`).
+#: Others are refused (ICO, for one, would shrink the image to 256 × 256 at most; GIF keeps 256 colours).
+OUTPUT_EXTENSIONS = IMAGE_EXTENSIONS
+
+#: The largest side, in pixels, that a format of :data:`OUTPUT_EXTENSIONS` holds (the others have no limit that
+#: :data:`colorlab.data.MAX_PIXELS` allows to reach).
+MAX_SIDE = {"WEBP": 16383, "JPEG": 65500}
 
 __all__ = [
     "colorize_rgb",
@@ -58,7 +71,8 @@ def _to_uint8(rgb: torch.Tensor) -> np.ndarray:
 
 
 def _lab_of(rgb: np.ndarray, device) -> torch.Tensor:
-    x = torch.tensor(rgb, device=device).permute(2, 0, 1)[None].float() / 255.0  # a copy: rgb may be read-only
+    # a contiguous copy: rgb may be read-only, or a flipped view with negative strides, which torch refuses
+    x = torch.tensor(np.ascontiguousarray(rgb), device=device).permute(2, 0, 1)[None].float() / 255.0
     return rgb_to_lab(x)
 
 
@@ -124,7 +138,11 @@ def gray_rgb(rgb: np.ndarray) -> np.ndarray:
         return _to_uint8(lab_to_rgb(lab))
 
 
-def side_by_side(*images: np.ndarray, gap: int = 8) -> np.ndarray:
+#: White gap, in pixels, between the images of a comparison (:func:`side_by_side`).
+COMPARE_GAP = 8
+
+
+def side_by_side(*images: np.ndarray, gap: int = COMPARE_GAP) -> np.ndarray:
     """Place uint8 (H, W, 3) images of the same height next to each other with white gaps of ``gap`` pixels."""
     if not images:
         raise ValueError("images: give at least one image")
@@ -141,18 +159,36 @@ def side_by_side(*images: np.ndarray, gap: int = 8) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
+def _output_format(path: Path) -> str:
+    """Pillow's format name for an output path; ValueError unless its extension is in :data:`OUTPUT_EXTENSIONS`."""
+    suffix = path.suffix.lower()
+    if suffix not in OUTPUT_EXTENSIONS:
+        raise ValueError(f"path: cannot write the format of {str(path)!r}; colorlab writes "
+                         f"{', '.join(OUTPUT_EXTENSIONS)}")
+    return Image.registered_extensions()[suffix]
+
+
+def _check_fits(path: Path, height: int, width: int) -> None:
+    """ValueError when the format of ``path`` cannot hold an image of ``height`` × ``width`` (:data:`MAX_SIDE`)."""
+    fmt = _output_format(path)
+    limit = MAX_SIDE.get(fmt)
+    if limit is not None and max(height, width) > limit:
+        raise ValueError(f"path: {fmt} holds at most {limit} pixels per side, but the image written to "
+                         f"{str(path)!r} is {width} × {height}; write it as .png or .tif")
+
+
 def save_image_atomic(rgb: np.ndarray, path: str | os.PathLike) -> Path:
     """Write uint8 (H, W, 3) to ``path`` (format from the extension) via a temporary file and a rename.
 
     The temporary file lives in the target folder, so the rename is atomic: ``path`` either keeps its old content
-    or holds the complete new image. The folder must exist. Returns the path.
+    or holds the complete new image. The folder must exist. The extension must be one of
+    :data:`OUTPUT_EXTENSIONS` and its format able to hold the size (:data:`MAX_SIDE`); else ValueError, and
+    nothing is written. Returns the path.
     """
     rgb = _rgb_uint8(rgb)
     path = Path(path)
-    suffix = path.suffix.lower()
-    fmt = Image.registered_extensions().get(suffix)
-    if fmt is None:
-        raise ValueError(f"path: cannot tell the image format from the extension of {str(path)!r}")
+    _check_fits(path, *rgb.shape[:2])
+    fmt = _output_format(path)
     image = Image.fromarray(rgb)
     options = {"quality": JPEG_QUALITY} if fmt == "JPEG" else {}
     return atomic_write(path, lambda f: image.save(f, format=fmt, **options))
@@ -163,12 +199,14 @@ def save_image_atomic(rgb: np.ndarray, path: str | os.PathLike) -> Path:
 _GLOB_CHARS = set("*?[")
 
 
-def expand_inputs(inputs) -> list[tuple[Path, str]]:
+def expand_inputs(inputs, unsupported: list | None = None) -> list[tuple[Path, str]]:
     """Turn files, folders and glob patterns into ``(path, relative output name)`` pairs, in order.
 
     A file gives its own name; a folder gives every image under it (recursive, by extension, see
     :func:`colorlab.data.list_images`) named relative to the folder; a pattern with ``*``, ``?`` or ``[`` is
-    expanded (``**`` recursive), files by their name and folders as above. The same file is listed once.
+    expanded (``**`` recursive), files by their name and folders as above. The same file is listed once (links
+    resolved). Files of formats colorlab does not read found in folders (``.gif``, ``.heic``, ...) are appended
+    to ``unsupported`` when a list is given.
 
     Raises:
         FileNotFoundError: an input does not exist, or a pattern matches nothing.
@@ -181,17 +219,17 @@ def expand_inputs(inputs) -> list[tuple[Path, str]]:
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     pairs: list[tuple[Path, str]] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
 
     def add(path: Path, name: str) -> None:
-        key = path.resolve()
+        key = os.path.realpath(path)  # unlike Path.resolve, never raises on a link loop
         if key not in seen:
             seen.add(key)
             pairs.append((path, name))
 
     def add_path(path: Path) -> None:
         if path.is_dir():
-            for image in list_images(path):
+            for image in list_images(path, unsupported):
                 add(image, image.relative_to(path).as_posix())
         else:
             add(path, path.name)
@@ -214,43 +252,90 @@ def expand_inputs(inputs) -> list[tuple[Path, str]]:
     return pairs
 
 
-def output_paths(pairs: list[tuple[Path, str]], out, single_file_ok: bool = True) -> list[Path]:
+def output_paths(pairs: list[tuple[Path, str]], out, single_file_ok: bool = True, *, compare: bool = False,
+                 overwrite: bool = False) -> list[Path]:
     """Where each input's colorization goes.
 
-    With one input and an ``out`` that ends in an image extension, ``out`` is that file. Otherwise ``out`` is a
-    folder (created if needed) and each output keeps the input's relative name; names that would collide get
-    ``_2``, ``_3``, ... Checks that the target folder can be written before anything is computed.
+    With one input and an ``out`` that ends in an image extension, ``out`` is that file (its extension one of
+    :data:`OUTPUT_EXTENSIONS`). Otherwise ``out`` is a folder (created if needed) and each output keeps the
+    input's relative name (``.png`` for other extensions). Names are unique across the batch, comparisons
+    (:func:`comparison_path`, when ``compare``) included: names that would collide get ``_2``, ``_3``, ...
+    Checks, before anything is computed, that the target folder can be written, that no output (nor comparison)
+    is an input file (its path, through links, or a hard link of it), and, unless ``overwrite``, that none
+    exists yet.
 
     Raises:
         NotADirectoryError / OSError: ``out`` cannot be created or written.
+        ValueError: ``out`` has an extension colorlab does not write, or an output would replace an input.
+        FileExistsError: an output exists and ``overwrite`` is false.
     """
-    from PIL import Image
-
     out = Path(out).expanduser()
     writable = Image.registered_extensions()
     single = single_file_ok and len(pairs) == 1 and out.suffix.lower() in writable and not out.is_dir()
     if len(pairs) > 1 and out.suffix.lower() in writable and not out.is_dir():
         raise NotADirectoryError(f"output: {str(out)!r} names an image file, but there are {len(pairs)} inputs; "
                                  "give a folder")
+    if single:
+        try:
+            _output_format(out)
+        except ValueError as error:
+            raise ValueError(f"output: {str(error).removeprefix('path: ')}") from None
+    paths = [out] if single else [out / name for name in _unique_names(pairs, compare)]
+    _refuse_inputs(pairs, paths, compare)
     try:
         writable_folder(out.parent if single else out)
     except OSError as error:
         raise type(error)(f"output: {error}") from error
-    if single:
-        return [out]
-    taken: set[str] = set()
-    paths = []
-    for path, name in pairs:
-        relative = Path(name)
-        suffix = relative.suffix.lower() if relative.suffix.lower() in writable else ".png"
-        candidate = relative.with_suffix(suffix)
-        n = 2
-        while candidate.as_posix().lower() in taken:
-            candidate = relative.with_name(f"{relative.stem}_{n}{suffix}")
-            n += 1
-        taken.add(candidate.as_posix().lower())
-        paths.append(out / candidate)
+    if not overwrite:
+        _refuse_existing(paths, compare)
     return paths
+
+
+def _unique_names(pairs: list[tuple[Path, str]], compare: bool) -> list[Path]:
+    """Relative output names, unique (case-insensitively) across the batch, comparison names included."""
+    taken: set[str] = set()
+    names = []
+    for _, name in pairs:
+        relative = Path(name)
+        suffix = relative.suffix.lower() if relative.suffix.lower() in OUTPUT_EXTENSIONS else ".png"
+        candidate, n = relative.with_suffix(suffix), 2
+        while {k.as_posix().lower() for k in _with_comparison(candidate, compare)} & taken:
+            candidate, n = relative.with_name(f"{relative.stem}_{n}{suffix}"), n + 1
+        taken.update(k.as_posix().lower() for k in _with_comparison(candidate, compare))
+        names.append(candidate)
+    return names
+
+
+def _with_comparison(path: Path, compare: bool) -> list[Path]:
+    return [path, comparison_path(path)] if compare else [path]
+
+
+def _file_id(path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _refuse_inputs(pairs: list[tuple[Path, str]], paths: list[Path], compare: bool) -> None:
+    """ValueError when an output (or comparison) would be one of the input files: the same path once links are
+    resolved, or the same file (a hard link)."""
+    real = {os.path.realpath(path): path for path, _ in pairs}
+    ids = {_file_id(path): path for path, _ in pairs}
+    ids.pop(None, None)
+    for target in (t for path in paths for t in _with_comparison(path, compare)):
+        source = real.get(os.path.realpath(target)) or ids.get(_file_id(target))
+        if source is not None:
+            raise ValueError(f"output: writing {str(target)!r} would replace the input {str(source)!r}; "
+                             "give an output file or folder outside the inputs")
+
+
+def _refuse_existing(paths: list[Path], compare: bool) -> None:
+    existing = [t for path in paths for t in _with_comparison(path, compare) if os.path.lexists(t)]
+    if existing:
+        raise FileExistsError(f"output: {len(existing)} output file(s) exist already (first: "
+                              f"{str(existing[0])!r}); pass --overwrite (overwrite=True) to replace them")
 
 
 def comparison_path(path: Path) -> Path:
@@ -259,40 +344,39 @@ def comparison_path(path: Path) -> Path:
 
 
 def colorize_files(model: ColorizationNet, inputs, out, T: float = T_ANNEALED, size: int | None = PREDICT_SIZE,
-                   *, compare: bool = False, progress: bool | None = None) -> dict:
+                   *, compare: bool = False, progress: bool | None = None, max_pixels: int | None = MAX_PIXELS,
+                   overwrite: bool = False) -> dict:
     """Colorize files, folders or glob patterns into ``out`` (see :func:`expand_inputs`, :func:`output_paths`).
 
-    Each output is written atomically (:func:`save_image_atomic`). Files that cannot be decoded are skipped with a
-    :class:`colorlab.data.SkippedImageWarning` as long as at least one image is colorized. With ``compare``, a
-    side-by-side image (the input's L, the colorization, the original) is written beside each output.
+    Each output is written atomically (:func:`save_image_atomic`). With ``compare``, a side-by-side image (the
+    input's L, the colorization, the original) is written beside each output. ``size`` is at most
+    :data:`MAX_SIZE` (None: the photo's own size). Before anything is computed, the outputs are checked: none may
+    be an input, and unless ``overwrite`` none may exist. A file is skipped, with a
+    :class:`colorlab.data.SkippedImageWarning`, when it cannot be opened or decoded (a FIFO or a device is never
+    read), has more than ``max_pixels`` pixels (None: no limit of colorlab's own), its output format cannot hold
+    its size, or, in a folder, its format is one colorlab does not read (``.gif``, ``.heic``, ...), as long as at
+    least one image is colorized.
 
     Returns:
         ``{"written": [paths], "compared": [paths], "skipped": [(path, reason)]}``.
 
     Raises:
         FileNotFoundError, colorlab.data.NoImagesError: no input; UnreadableImageError: every input was
-        unreadable; OSError: the output cannot be written.
+        skipped; ValueError, FileExistsError: bad ``size``, or outputs refused (see :func:`output_paths`);
+        OSError: the output cannot be written.
     """
-    import warnings
+    from .data import UnreadableImageError
 
-    from .data import SkippedImageWarning, UnreadableImageError, load_rgb
-
-    pairs = expand_inputs(inputs)
-    targets = output_paths(pairs, out)
-    if progress is None:
-        progress = len(pairs) > 1
-    iterator = zip(pairs, targets)
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(iterator, total=len(pairs), desc="colorize", unit="img", disable=None)  # off when not a terminal
-    written, compared, skipped = [], [], []
-    for (path, _), target in iterator:
-        try:
-            rgb = load_rgb(path)
-        except UnreadableImageError as error:
-            warnings.warn(f"skipping {path}: {error}", SkippedImageWarning, stacklevel=2)
-            skipped.append((path, str(error)))
+    _check_size(size)
+    unsupported: list[Path] = []
+    pairs = expand_inputs(inputs, unsupported)
+    targets = output_paths(pairs, out, compare=compare, overwrite=overwrite)
+    skipped = [_skip(path, f"unsupported format {path.suffix.lower()} (colorlab reads "
+                           f"{', '.join(IMAGE_EXTENSIONS)})") for path in unsupported]
+    written, compared = [], []
+    for (path, _), target in _progress(zip(pairs, targets), len(pairs), progress):
+        rgb = _read_for(path, target, compare, max_pixels, skipped)
+        if rgb is None:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         colorized = colorize_rgb(model, rgb, T, size)
@@ -301,6 +385,47 @@ def colorize_files(model: ColorizationNet, inputs, out, T: float = T_ANNEALED, s
             panel = side_by_side(gray_rgb(rgb), colorized, rgb)
             compared.append(save_image_atomic(panel, comparison_path(target)))
     if not written:
-        raise UnreadableImageError(f"input: none of the {len(pairs)} input file(s) could be decoded as an image "
-                                   f"(first: {skipped[0][1]})")
+        raise UnreadableImageError(f"input: none of the {len(pairs) + len(unsupported)} input file(s) could be "
+                                   f"colorized (first: {skipped[0][1]})")
     return {"written": written, "compared": compared, "skipped": skipped}
+
+
+def _check_size(size) -> None:
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_SIZE):
+        raise ValueError(f"size must be an integer from 1 to {MAX_SIZE} (or None: the photo's own size); "
+                         f"got {size!r}")
+
+
+def _progress(iterator, total: int, progress: bool | None):
+    """``iterator`` with a tqdm bar (by default when there are several files, and only on a terminal)."""
+    if not (progress if progress is not None else total > 1):
+        return iterator
+    from tqdm.auto import tqdm
+
+    return tqdm(iterator, total=total, desc="colorize", unit="img", disable=None)
+
+
+def _skip(path: Path, reason: str) -> tuple[Path, str]:
+    import warnings
+
+    from .data import SkippedImageWarning
+
+    warnings.warn(f"skipping {path}: {reason}", SkippedImageWarning, stacklevel=3)
+    return path, reason
+
+
+def _read_for(path: Path, target: Path, compare: bool, max_pixels, skipped: list) -> np.ndarray | None:
+    """The photo at ``path`` (:func:`colorlab.data.load_rgb`), or None, with its reason appended to ``skipped``,
+    when it cannot be read, is over ``max_pixels``, or its output (or comparison) format cannot hold its size."""
+    from .data import load_rgb
+
+    try:
+        rgb = load_rgb(path, max_pixels)
+        height, width = rgb.shape[:2]
+        _check_fits(target, height, width)
+        if compare:
+            _check_fits(comparison_path(target), height, 3 * width + 2 * COMPARE_GAP)
+    except (ValueError, OSError) as error:  # UnreadableImageError, a size the format cannot hold; a missing file
+        skipped.append(_skip(path, str(error)))
+        return None
+    return rgb

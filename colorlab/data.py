@@ -43,9 +43,11 @@ authors did, so that every image is small to decode.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import shutil
+import stat
 import tarfile
 import tempfile
 import warnings
@@ -57,6 +59,16 @@ from PIL import ExifTags, Image, ImageOps
 
 #: File extensions read by :func:`list_images` (compared case-insensitively).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+
+#: Extensions of image formats that :func:`list_images` does not read; files with them are reported, not used.
+UNSUPPORTED_EXTENSIONS = (".gif", ".heic", ".heif", ".avif", ".jxl", ".jp2", ".ico", ".psd", ".svg", ".dng",
+                          ".cr2", ".nef", ".arw")
+
+#: The most pixels a photo may have to be colorized or evaluated (``colorlab colorize --max-pixels``, the book's
+#: panel). onnxruntime-web has at most 4 GB of WebAssembly memory, and the panel's graph holds about 120 bytes
+#: per pixel at its peak (the Lab conversions at full resolution): in Chromium, 32 megapixels worked and 39 ran
+#: out of memory. ``colorlab colorize`` needs a similar amount per pixel.
+MAX_PIXELS = 30_000_000
 
 #: Side of the square training crops, in pixels (the paper's training crops are 176 × 176).
 CROP_SIZE = 176
@@ -95,6 +107,10 @@ class UnreadableImageError(ValueError):
     """A file could not be decoded as an image (not an image, truncated, corrupt, or too large)."""
 
 
+class ImageTooLargeError(UnreadableImageError):
+    """An image has more pixels than the limit it is read with (its header says so; nothing is decoded)."""
+
+
 class NoImagesError(ValueError):
     """A folder or a data set holds no readable image."""
 
@@ -112,11 +128,13 @@ class UnsafeArchiveError(ValueError):
 # ----------------------------------------------------------------------------------------------------------
 
 
-def list_images(root) -> list[Path]:
+def list_images(root, unsupported: list | None = None) -> list[Path]:
     """Return every image file under ``root``, recursively, sorted by path.
 
     Files are recognised by extension (:data:`IMAGE_EXTENSIONS`, case-insensitive: ``.JPEG`` counts); their
-    content is not read here. Symbolic links to directories are not followed.
+    content is not read here. Symbolic links to directories are not followed. Files with an extension of
+    :data:`UNSUPPORTED_EXTENSIONS` (``.gif``, ``.heic``, ...) are not returned; they are appended, sorted, to
+    ``unsupported`` when a list is given, so that callers can report them.
 
     Raises:
         FileNotFoundError: ``root`` does not exist.
@@ -128,13 +146,22 @@ def list_images(root) -> list[Path]:
         raise FileNotFoundError(f"root: image folder {str(root)!r} does not exist")
     if not root.is_dir():
         raise NotADirectoryError(f"root: {str(root)!r} is not a directory")
-    paths = []
+    paths, others = [], []
     for folder, _, files in os.walk(root):
-        paths.extend(Path(folder) / f for f in files if os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS)
+        for f in files:
+            suffix = os.path.splitext(f)[1].lower()
+            if suffix in IMAGE_EXTENSIONS:
+                paths.append(Path(folder) / f)
+            elif suffix in UNSUPPORTED_EXTENSIONS:
+                others.append(Path(folder) / f)
     if not paths:
+        found = f"; found only {len(others)} file(s) of formats colorlab does not read" if others else ""
         raise NoImagesError(
-            f"root: no image files under {str(root)!r} (looked for {', '.join(IMAGE_EXTENSIONS)}, recursively)"
+            f"root: no image files under {str(root)!r} (looked for {', '.join(IMAGE_EXTENSIONS)}, recursively"
+            f"{found})"
         )
+    if unsupported is not None:
+        unsupported.extend(sorted(others, key=lambda p: p.relative_to(root).as_posix()))
     return sorted(paths, key=lambda p: p.relative_to(root).as_posix())
 
 
@@ -146,19 +173,19 @@ def _open_checked(path: Path) -> Image.Image:
     return im
 
 
-def probe_image(path) -> tuple[int, int]:
+def probe_image(path, max_pixels: int | None = None) -> tuple[int, int]:
     """Read only the header of the image at ``path`` and return its size as (width, height).
 
     Fast (no pixel is decoded), so a truncated file passes; :func:`load_rgb` finds those.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
-        UnreadableImageError: the header is not that of an image Pillow reads, the size is zero, or the image
-            has more than ``PIL.Image.MAX_IMAGE_PIXELS`` pixels.
+        FileNotFoundError: ``path`` does not exist (or is a link to nothing, or a link loop).
+        UnreadableImageError: ``path`` is not a regular file (a FIFO or a device is never opened), the header is
+            not that of an image Pillow reads, the size is zero, or the image has more than
+            ``PIL.Image.MAX_IMAGE_PIXELS`` pixels; :class:`ImageTooLargeError` when it has more than
+            ``max_pixels``.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"path: image file {str(path)!r} does not exist")
+    path = _existing_file(path)
     try:
         with _open_checked(path) as im:
             width, height = im.size
@@ -166,7 +193,15 @@ def probe_image(path) -> tuple[int, int]:
         raise UnreadableImageError(f"cannot read image {str(path)!r}: {type(error).__name__}: {error}") from error
     if width < 1 or height < 1:
         raise UnreadableImageError(f"cannot read image {str(path)!r}: empty size {width} × {height}")
+    _check_pixels(path, width, height, max_pixels)
     return width, height
+
+
+def _check_pixels(path: Path, width: int, height: int, max_pixels: int | None) -> None:
+    """Raise :class:`ImageTooLargeError` when ``width × height`` exceeds ``max_pixels`` (None: no limit)."""
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageTooLargeError(f"image {str(path)!r} has {width * height:,} pixels ({width} × {height}), more "
+                                 f"than the limit of {max_pixels:,} (max_pixels, --max-pixels)")
 
 
 def _scale_to_uint8(values: np.ndarray, maximum: float) -> np.ndarray:
@@ -179,16 +214,9 @@ def _to_rgb_array(im: Image.Image) -> np.ndarray:
     """Convert a decoded Pillow image of any common mode to uint8 (H, W, 3)."""
     mode = im.mode
     if mode.startswith("I;16") or mode == "I":
-        # 16-bit grayscale (PNG, TIFF): Pillow's own conversion to "L" clips at 255 instead of scaling.
-        # Mode "I" (32-bit integers) is read as 16-bit data, which is what Pillow gives for 16-bit files.
-        gray = _scale_to_uint8(np.asarray(im), 65535.0)
-        return np.repeat(gray[..., None], 3, axis=2)
+        return _gray_to_rgb(_scale_to_uint8(np.asarray(im), _integer_maximum(np.asarray(im))))
     if mode == "F":
-        # Floating-point grayscale: taken as [0, 1] when it fits there, else as [0, 255].
-        values = np.asarray(im, dtype=np.float64)
-        maximum = 1.0 if np.nanmax(values) <= 1.0 else 255.0
-        gray = _scale_to_uint8(np.nan_to_num(values), maximum)
-        return np.repeat(gray[..., None], 3, axis=2)
+        return _gray_to_rgb(_scale_to_uint8(np.asarray(im), _float_maximum(np.asarray(im, dtype=np.float64))))
     if mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in im.info:
         # Alpha (RGBA, LA, PA) or a transparent palette entry / colour key: composite on white.
         rgba = np.asarray(im.convert("RGBA"), dtype=np.uint32)
@@ -199,7 +227,30 @@ def _to_rgb_array(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("RGB"), dtype=np.uint8)
 
 
-def load_rgb(path) -> np.ndarray:
+def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
+    return np.repeat(gray[..., None], 3, axis=2)
+
+
+def _integer_maximum(values: np.ndarray) -> float:
+    """The white of integer gray pixels (modes ``I;16*`` and ``I``): 65535 when every value fits in 16 bits (what
+    Pillow gives for 16-bit files; its own conversion to "L" clips at 255 instead of scaling), else 2³¹ − 1, the
+    white of a 32-bit file (held as signed 32-bit integers). Negative values count as black."""
+    return 65535.0 if values.size == 0 or values.max() <= 65535 else float(2**31 - 1)
+
+
+def _float_maximum(values: np.ndarray) -> float:
+    """The white of floating-point gray pixels (mode ``F``): 1 when every value lies in [0, 1], 255 when every
+    value lies in [0, 255]; other ranges, NaN and infinity are refused (ValueError), as they have no white."""
+    if not np.isfinite(values).all():
+        raise ValueError("floating-point pixels hold NaN or infinity; colorlab reads floats in [0, 1] or [0, 255]")
+    lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if lo < 0 or hi > 255:
+        raise ValueError(f"floating-point pixels span [{lo:g}, {hi:g}]; colorlab reads floats in [0, 1] or "
+                         "[0, 255]")
+    return 1.0 if hi <= 1.0 else 255.0
+
+
+def load_rgb(path, max_pixels: int | None = None) -> np.ndarray:
     """Decode the image at ``path`` into a uint8 array of shape (H, W, 3), sRGB values in [0, 255].
 
     Every decoding step runs inside one guard, so any failure becomes :class:`UnreadableImageError`.
@@ -208,6 +259,8 @@ def load_rgb(path) -> np.ndarray:
     - Transparency (RGBA, LA, palette with a transparent entry, colour keys): composited on white.
     - 16-bit grayscale (``I;16`` PNG and TIFF): scaled to 8 bits, value · 255 / 65535 rounded. 16-bit colour
       files are reduced to 8 bits by Pillow when it decodes them.
+    - 32-bit integer grayscale (mode ``I``): read as 16-bit data when every value fits in 16 bits, else scaled
+      from [0, 2³¹ − 1]; 32-bit float grayscale (mode ``F``): [0, 1] or [0, 255], other ranges are refused.
     - CMYK: Pillow's conversion (no ICC colour management; embedded ICC profiles are ignored everywhere and
       values are taken as sRGB).
     - Grayscale (L, LA, 1-bit): the gray value is copied to the three channels.
@@ -215,21 +268,27 @@ def load_rgb(path) -> np.ndarray:
 
     Args:
         path: a file path (str or path-like).
+        max_pixels: refuse images with more pixels than this, from the header, before decoding (None: only
+            Pillow's ``MAX_IMAGE_PIXELS``); e.g. :data:`MAX_PIXELS`.
 
     Returns:
         uint8 numpy array (H, W, 3), C-contiguous.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
-        UnreadableImageError: the file is not an image, is truncated or corrupt, uses a mode that has no RGB
-            conversion, or has more than ``PIL.Image.MAX_IMAGE_PIXELS`` pixels (a decompression bomb; raise
-            that Pillow setting to read larger files).
+        FileNotFoundError: ``path`` does not exist (or is a link to nothing, or a link loop).
+        UnreadableImageError: ``path`` is not a regular file (a FIFO or a device is never opened), the file is
+            not an image, is truncated or corrupt, uses a mode or range that has no RGB conversion, or has more
+            than ``PIL.Image.MAX_IMAGE_PIXELS`` pixels (a decompression bomb; raise that Pillow setting to read
+            larger files); :class:`ImageTooLargeError` when it has more than ``max_pixels``.
     """
     path = _existing_file(path)
     try:
         with _open_checked(path) as im:
+            _check_pixels(path, *im.size, max_pixels)
             im.load()
             rgb = _to_rgb_array(_upright(im))
+    except ImageTooLargeError:
+        raise
     except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError, struct.error, ... on bad data
         raise UnreadableImageError(f"cannot decode image {str(path)!r}: {type(error).__name__}: {error}") from error
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[0] < 1 or rgb.shape[1] < 1:
@@ -238,9 +297,24 @@ def load_rgb(path) -> np.ndarray:
 
 
 def _existing_file(path) -> Path:
+    """``path`` as a Path when it is a regular file (links followed); anything else is never opened.
+
+    Raises FileNotFoundError when nothing is there (a missing file, a link to one, a link loop), and
+    :class:`UnreadableImageError` for a folder, FIFO, device or socket, or a file whose status cannot be read.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"path: image file {str(path)!r} does not exist")
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        if error.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+            reason = ("is a symbolic link loop" if error.errno == errno.ELOOP
+                      else "is a link to a missing file" if os.path.islink(path) else "does not exist")
+            raise FileNotFoundError(f"path: image file {str(path)!r} {reason}") from None
+        raise UnreadableImageError(f"cannot read {str(path)!r}: {error.strerror or error}") from None
+    if not stat.S_ISREG(mode):
+        kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket")
+        raise UnreadableImageError(f"{str(path)!r} is {kind}, not a regular file; it is not read")
     return path
 
 

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from . import metrics
 from ._atomic import atomic_write
 from .color import lab_to_rgb, rgb_to_lab
+from .data import MAX_PIXELS, SkippedImageWarning
 from .decode import T_ANNEALED
 from .models import ColorizationNet, normalize_l
 
@@ -154,8 +155,16 @@ def _is_gray(true_ab: np.ndarray) -> bool:
 # -------------------------------------------------------------------------------------------------- a set
 
 
+def _summary(values: list[float], n: int) -> dict:
+    """``{"mean", "ci95": [lo, hi]}`` (:func:`colorlab.metrics.summarize`), but ``ci95`` is None for a single
+    photo: resampling one value gives a zero-width interval, which would claim a certainty one photo cannot give."""
+    if len(values) < 2:
+        return {"mean": float(np.mean(values)), "ci95": None}
+    return metrics.summarize(values, n=n)
+
+
 def _summaries(rows: list[dict], keys: Iterable[str], n: int) -> dict:
-    return {k: metrics.summarize([row[k] for row in rows], n=n) for k in keys}
+    return {k: _summary([row[k] for row in rows], n) for k in keys}
 
 
 def evaluate_images(
@@ -187,7 +196,8 @@ def evaluate_images(
         total: the number of images, for the progress bar, when ``images`` has no length.
 
     Returns:
-        A JSON-ready dict: ``n_images``; ``methods`` → method → metric → ``{"mean", "ci95": [lo, hi]}``;
+        A JSON-ready dict: ``n_images``; ``methods`` → method → metric → ``{"mean", "ci95": [lo, hi]}`` (``ci95``
+        None when one image was evaluated: one photo gives no interval);
         ``ground_truth`` → ``{"colorfulness": {...}, "images": [{"image", "colorfulness"}]}`` (of the photos
         themselves, summarised and per image); ``images``: one row per
         image and method ``{"image", "method", "auc", "auc_rebal", "psnr", "ssim", "colorfulness"}``;
@@ -233,7 +243,7 @@ def evaluate_images(
         "temperature": T,
         "metrics": _metric_notes(prior, bootstrap),
         "methods": {m: _summaries([r for r in rows if r["method"] == m], METRICS, bootstrap) for m in methods},
-        "ground_truth": {"colorfulness": metrics.summarize(truth_colorfulness, n=bootstrap),
+        "ground_truth": {"colorfulness": _summary(truth_colorfulness, bootstrap),
                          "images": [{"image": n, "colorfulness": c} for n, c in zip(names, truth_colorfulness)]},
         "accuracy_curves": {"thresholds": metrics.AUC_THRESHOLDS.tolist(),
                             **{m: np.mean(curves[m], axis=0).tolist() for m in methods}},
@@ -294,36 +304,52 @@ def _metric_notes(prior, bootstrap: int) -> dict[str, str]:
         "psnr": f"sRGB, data_range 1, all channels; identical images {metrics.PSNR_MAX:g} dB",
         "ssim": "sRGB, scikit-image defaults (7x7 uniform window), per channel then averaged",
         "colorfulness": "Hasler & Suesstrunk 2003, signed opponents, 0-255 scale",
-        "ci95": f"95% percentile bootstrap over images, {bootstrap} resamples, seed 0",
+        "ci95": f"95% percentile bootstrap over images, {bootstrap} resamples, seed 0; null for a single image, "
+                "which gives no interval",
     }
 
 
-def read_folder(folder, limit: int | None = None, skipped: list | None = None):
+def read_folder(folder, limit: int | None = None, skipped: list | None = None, max_pixels: int | None = MAX_PIXELS):
     """Yield ``(relative name, uint8 (H, W, 3))`` for the images under ``folder`` (recursive, sorted), at most
-    ``limit`` readable ones. Unreadable files are skipped with a :class:`colorlab.data.SkippedImageWarning` and
-    appended to ``skipped`` as ``{"image", "reason"}``.
+    ``limit`` readable ones. Files that cannot be opened or decoded (a FIFO or a device is never read), photos
+    with more than ``max_pixels`` pixels (None: no limit of colorlab's own) and files of formats colorlab does
+    not read (``.gif``, ``.heic``, ...) are skipped with a :class:`colorlab.data.SkippedImageWarning` and
+    appended to ``skipped`` as ``{"image", "reason"}``, the reason starting with ``unreadable:``,
+    ``too large:`` or ``unsupported:``.
 
     Raises FileNotFoundError / NotADirectoryError / :class:`colorlab.data.NoImagesError` as
     :func:`colorlab.data.list_images` does.
     """
-    from .data import SkippedImageWarning, UnreadableImageError, list_images, load_rgb
+    from .data import IMAGE_EXTENSIONS, ImageTooLargeError, UnreadableImageError, list_images, load_rgb
 
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ValueError(f"limit must be a positive integer; got {limit!r}")
     root = Path(folder)
+    skipped = [] if skipped is None else skipped
+    unsupported: list[Path] = []
+    paths = list_images(root, unsupported)
+    for path in unsupported:
+        _skip_file(root, path, f"unsupported: format {path.suffix.lower()} (colorlab reads "
+                               f"{', '.join(IMAGE_EXTENSIONS)})", skipped)
     count = 0
-    for path in list_images(root):
+    for path in paths:
         if limit is not None and count >= limit:
             return
         try:
-            rgb = load_rgb(path)
-        except UnreadableImageError as error:
-            warnings.warn(f"skipping {path}: {error}", SkippedImageWarning, stacklevel=2)
-            if skipped is not None:
-                skipped.append({"image": path.relative_to(root).as_posix(), "reason": f"unreadable: {error}"})
+            rgb = load_rgb(path, max_pixels)
+        except ImageTooLargeError as error:
+            _skip_file(root, path, f"too large: {error}", skipped)
+            continue
+        except (UnreadableImageError, OSError) as error:  # OSError: a link to nothing, a link loop
+            _skip_file(root, path, f"unreadable: {error}", skipped)
             continue
         count += 1
         yield path.relative_to(root).as_posix(), rgb
+
+
+def _skip_file(root: Path, path: Path, reason: str, skipped: list) -> None:
+    warnings.warn(f"skipping {path}: {reason}", SkippedImageWarning, stacklevel=3)
+    skipped.append({"image": path.relative_to(root).as_posix(), "reason": reason})
 
 
 def evaluate_folder(
@@ -337,11 +363,14 @@ def evaluate_folder(
     device: str | torch.device = "cpu",
     bootstrap: int = BOOTSTRAP_RESAMPLES,
     progress: bool = False,
+    max_pixels: int | None = MAX_PIXELS,
 ) -> dict:
     """:func:`evaluate_images` over the photos of a folder (recursive, sorted by path; the first ``limit``).
 
     ``classifier`` and ``regressor`` default to the committed models (:func:`colorlab.load_pretrained`) on
-    ``device``. Unreadable files are skipped with a warning and listed in the result's ``skipped``.
+    ``device``. Files that cannot be read, photos over ``max_pixels`` and unsupported formats are skipped with a
+    warning (:func:`read_folder`) and listed in the result's ``skipped`` before the gray photos; the result's
+    ``n_unreadable`` counts them (gray photos are left out by the protocol, not counted there).
     """
     from .pretrained import load_pretrained
 
@@ -353,9 +382,10 @@ def evaluate_folder(
 
     unreadable: list[dict] = []
     total = len(list_images(folder)) if limit is None else min(limit, len(list_images(folder)))
-    result = evaluate_images(read_folder(folder, limit, unreadable), classifier, regressor, size=size, T=T,
-                             bootstrap=bootstrap, progress=progress, total=total)
+    result = evaluate_images(read_folder(folder, limit, unreadable, max_pixels), classifier, regressor, size=size,
+                             T=T, bootstrap=bootstrap, progress=progress, total=total)
     result["skipped"] = unreadable + result["skipped"]
+    result["n_unreadable"] = len(unreadable)
     result["folder"] = str(folder)
     return result
 
@@ -440,8 +470,10 @@ def temperature_sweep(
 
 def _cell(summary: dict, percent: bool) -> str:
     scale = 100.0 if percent else 1.0
-    lo, hi = summary["ci95"]
     digits = 3 if not percent and abs(summary["mean"]) < 2 else 1
+    if summary["ci95"] is None:
+        return f"{summary['mean'] * scale:.{digits}f} [no interval]"
+    lo, hi = summary["ci95"]
     return f"{summary['mean'] * scale:.{digits}f} [{lo * scale:.{digits}f}, {hi * scale:.{digits}f}]"
 
 
@@ -457,7 +489,9 @@ def format_table(result: dict, markdown: bool = False) -> str:
     if "ground_truth" in result:
         body.append(["ground truth"] + ["—"] * (len(METRICS) - 1)
                     + [_cell(result["ground_truth"]["colorfulness"], False)])
-    footer = (f"{result['n_images']} images at {result['size']}x{result['size']}; mean [95% bootstrap interval]; "
+    n = result["n_images"]
+    interval = "one photo gives no interval" if n == 1 else "mean [95% bootstrap interval]"
+    footer = (f"{n} image{'s' if n != 1 else ''} at {result['size']}x{result['size']}; {interval}; "
               f"class_annealed at T = {result['temperature']:g}")
     if markdown:
         lines = ["| " + " | ".join(row) + " |" for row in [header] + body]

@@ -32,6 +32,7 @@ from torch import nn
 
 from .color import lab_to_rgb, rgb_to_lab
 from .colorize import _rgb_uint8
+from .data import MAX_PIXELS  # the panel refuses photos with more pixels, as colorlab colorize does
 from .decode import T_ANNEALED, annealed_mean_from_logits
 from .models import PREDICT_SIZE, ColorizationNet, normalize_l, prediction_shape
 
@@ -63,10 +64,6 @@ AUTO_PRECISIONS = ("fp16", "int8")
 T_MIN = 0.01
 #: The ONNX opset of the graph (antialiased Resize needs 18 or later).
 OPSET = 20
-#: The panel refuses photos with more pixels than this. onnxruntime-web has at most 4 GB of WebAssembly memory,
-#: and the graph holds about 120 bytes per pixel at its peak (the Lab conversions at full resolution): in
-#: Chromium, 32 megapixels worked and 39 ran out of memory.
-MAX_PIXELS = 30_000_000
 #: How closely the graph must agree with ``colorlab colorize``, in 8-bit levels per channel: the mean absolute
 #: difference over a photo, and the largest difference at any pixel.
 PARITY_MEAN = 1.0

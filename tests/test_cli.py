@@ -89,9 +89,9 @@ def test_colorize_folder_glob_side_by_side_and_options(capsys, models_dir, photo
 def test_colorize_skips_a_corrupt_image_with_a_warning(capsys, models_dir, photos, tmp_path):
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     code, stdout, err = run(capsys, "colorize", photos, "-o", tmp_path / "out", "--size", 32, "--device", "cpu")
-    assert code == 0
+    assert code == 3  # finished, but skipped a file
     assert "warning: skipping" in err and "broken.jpg" in err
-    assert "skipped 1 unreadable file" in stdout
+    assert "skipped 1 file(s)" in stdout
     assert not (tmp_path / "out" / "broken.jpg").exists()
 
 
@@ -109,7 +109,7 @@ def test_colorize_errors_are_one_line(capsys, models_dir, photos, tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_text("not an image")
     code, _, err = run(capsys, "colorize", bad, "-o", tmp_path / "o.png", "--device", "cpu")
-    assert code == 1 and "error: input: none of the 1 input file(s) could be decoded" in err
+    assert code == 1 and "error: input: none of the 1 input file(s) could be colorized" in err
     assert "Traceback" not in err
 
 
@@ -159,6 +159,84 @@ def test_colorize_rejects_a_negative_temperature(capsys, photos, tmp_path):
     assert "temperature must be ≥ 0" in capsys.readouterr().err
 
 
+def test_colorize_refuses_to_replace_its_inputs(capsys, models_dir, photos, tmp_path):
+    before = (photos / "cat.png").read_bytes()
+    for argv in ([photos / "cat.png", "-o", photos / "cat.png"], [photos, "-o", photos],
+                 [photos, "-o", photos, "--overwrite"]):
+        code, _, err = run(capsys, "colorize", *argv, "--size", 32, "--device", "cpu")
+        assert_one_error_line(code, err, "colorize", "would replace the input", "cat.png")
+    assert (photos / "cat.png").read_bytes() == before
+
+
+def test_colorize_replaces_earlier_outputs_only_with_overwrite(capsys, models_dir, photos, tmp_path):
+    out = tmp_path / "out"
+    assert run(capsys, "colorize", photos, "-o", out, "--size", 32, "--device", "cpu")[0] == 0
+    code, _, err = run(capsys, "colorize", photos, "-o", out, "--size", 32, "--device", "cpu")
+    assert_one_error_line(code, err, "colorize", "exist already", "--overwrite")
+    code, stdout, _ = run(capsys, "colorize", photos, "-o", out, "--size", 32, "--device", "cpu", "--overwrite")
+    assert code == 0 and "wrote 2 image(s)" in stdout
+
+
+def test_colorize_side_by_side_names_never_clash(capsys, models_dir, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(sample_photo("chelsea")[:30, :40].copy()).save(src / "a.jpg")
+    Image.fromarray(sample_photo("coffee")[:30, :40].copy()).save(src / "a_compare.jpg")
+    code, stdout, _ = run(capsys, "colorize", src, "-o", tmp_path / "out", "--side-by-side", "--size", 32,
+                          "--device", "cpu")
+    assert code == 0 and "wrote 2 image(s), 2 comparison images" in stdout
+    assert len(list((tmp_path / "out").iterdir())) == 4
+
+
+def test_colorize_pixel_limit_and_size_bound(capsys, models_dir, photos, tmp_path):
+    code, _, err = run(capsys, "colorize", photos / "cat.png", "-o", tmp_path / "o.png", "--max-pixels", 5000,
+                       "--device", "cpu")
+    warning, error = err.strip().splitlines()  # the photo is skipped, and so nothing is written
+    assert code == 1 and warning.startswith("colorlab colorize: warning: skipping")
+    assert error.startswith("colorlab colorize: error: input: none of the 1 input file(s) could be colorized")
+    assert "cat.png" in error and "5,400 pixels" in error and "limit of 5,000" in error
+    assert not (tmp_path / "o.png").exists()
+    code, stdout, err = run(capsys, "colorize", photos, "-o", tmp_path / "out", "--max-pixels", 5000,
+                            "--size", 32, "--device", "cpu")
+    assert code == 3 and "wrote 1 image(s)" in stdout and "skipped 1 file(s)" in stdout
+    assert "warning: skipping" in err and "cat.png" in err
+    with pytest.raises(SystemExit) as info:
+        main(["colorize", str(photos), "-o", str(tmp_path / "big"), "--size", "5000"])
+    assert info.value.code == 2 and "expected at most 1024" in capsys.readouterr().err
+
+
+def test_colorize_refuses_an_output_format_before_loading_a_model(capsys, photos, tmp_path, monkeypatch):
+    monkeypatch.setattr(pretrained, "model_search_dirs", lambda: [tmp_path / "nothing"])
+    code, _, err = run(capsys, "colorize", photos / "cat.png", "-o", tmp_path / "cat.ico")
+    assert_one_error_line(code, err, "colorize", "error: output: cannot write the format", "cat.ico")
+
+
+def test_colorize_skips_links_and_fifos_and_says_so_in_the_exit_status(capsys, models_dir, photos, tmp_path):
+    import os
+
+    os.symlink(tmp_path / "nonexistent.jpg", photos / "x.jpg")
+    os.mkfifo(photos / "pipe.png")
+    os.symlink(photos / "loop.jpg", photos / "loop.jpg")
+    (photos / "clip.gif").write_bytes(b"GIF89a")
+    code, stdout, err = run(capsys, "colorize", photos, "-o", tmp_path / "out", "--size", 32, "--device", "cpu")
+    assert code == 3 and "wrote 2 image(s)" in stdout and "skipped 4 file(s)" in stdout
+    assert "Traceback" not in err and "RuntimeError" not in err
+    assert err.count("warning: skipping") == 4
+
+
+def test_evaluate_skips_links_and_large_photos_and_says_so_in_the_exit_status(capsys, models_dir, photos, tmp_path):
+    import os
+
+    os.symlink("/dev/zero", photos / "zero.jpg")
+    code, stdout, err = run(capsys, "evaluate", photos, "--size", 32, "--device", "cpu")
+    assert code == 3 and "2 images at 32x32" in stdout and "skipped 1 file(s)" in stdout
+    assert "a device" in err
+    os.unlink(photos / "zero.jpg")
+    code, stdout, _ = run(capsys, "evaluate", photos, "--size", 32, "--device", "cpu", "--max-pixels", 5000)
+    assert code == 3 and "1 image at 32x32" in stdout and "too large" in stdout
+    assert run(capsys, "evaluate", photos, "--size", 32, "--device", "cpu")[0] == 0
+
+
 # ------------------------------------------------------------------------------------------------ evaluate
 
 
@@ -166,7 +244,7 @@ def test_evaluate_prints_the_table_and_writes_the_json(capsys, models_dir, photo
     (photos / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     out = tmp_path / "result.json"
     code, stdout, err = run(capsys, "evaluate", photos, "--json", out, "--size", 32, "--device", "cpu")
-    assert code == 0
+    assert code == 3  # finished, but skipped an unreadable file
     for method in METHODS:
         assert method in stdout
     assert "2 images at 32x32" in stdout and "skipped 1 file" in stdout
@@ -186,7 +264,7 @@ def test_evaluate_with_explicit_checkpoints_and_limit(capsys, models_dir, photos
     code, stdout, _ = run(capsys, "evaluate", photos, "--checkpoint", models_dir / "classification.pt",
                           "--regression-checkpoint", models_dir / "regression.pt", "--limit", 1, "--size", 32,
                           "--device", "cpu")
-    assert code == 0 and "1 images at 32x32" in stdout
+    assert code == 0 and "1 image at 32x32; one photo gives no interval" in stdout
 
 
 def test_evaluate_errors_are_one_line(capsys, models_dir, photos, tmp_path):

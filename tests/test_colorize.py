@@ -203,3 +203,114 @@ def test_colorize_on_every_device(model, device):
     on_device = colorize_rgb(moved.to(device).eval(), rgb, size=32)
     assert on_device.shape == rgb.shape
     assert np.abs(on_device.astype(int) - on_cpu.astype(int)).max() <= 2
+
+
+# ------------------------------------------------------------------------------------- what a batch refuses
+
+
+def test_colorize_rgb_accepts_a_flipped_array(model):
+    rgb = np.ascontiguousarray(sample_photo("coffee")[:40, :60])
+    flipped = rgb[::-1, ::-1]  # negative strides
+    out = colorize_rgb(model, flipped, size=16)
+    np.testing.assert_array_equal(out, colorize_rgb(model, flipped.copy(), size=16))
+
+
+def test_an_output_never_replaces_an_input(model, tmp_path):
+    import os
+
+    src = tmp_path / "in"
+    write_png(src / "p.png", sample_photo("chelsea")[:30, :40].copy())
+    write_png(src / "q.png", sample_photo("coffee")[:30, :40].copy())
+    before = {p.name: p.read_bytes() for p in src.iterdir()}
+    os.symlink(src, tmp_path / "link")
+    os.link(src / "q.png", tmp_path / "hard.png")
+    cases = [([src / "p.png"], src / "p.png"), ([src], src), ([src], tmp_path / "link"),
+             ([tmp_path / "link" / "p.png"], src / "p.png"), ([src / "q.png"], tmp_path / "hard.png")]
+    for inputs, out in cases:
+        for overwrite in (False, True):
+            with pytest.raises(ValueError, match="would replace the input"):
+                colorize_files(model, inputs, out, size=16, overwrite=overwrite)
+    assert {p.name: p.read_bytes() for p in src.iterdir()} == before
+
+
+def test_existing_outputs_are_replaced_only_with_overwrite(model, tmp_path):
+    write_png(tmp_path / "in" / "a.png", sample_photo("chelsea")[:30, :40].copy())
+    colorize_files(model, [tmp_path / "in"], tmp_path / "out", size=16, compare=True)
+    with pytest.raises(FileExistsError, match="2 output file.* exist already.*overwrite"):
+        colorize_files(model, [tmp_path / "in"], tmp_path / "out", size=16, compare=True)
+    (tmp_path / "single.png").write_bytes(b"someone else's file")
+    with pytest.raises(FileExistsError, match="single.png"):
+        colorize_files(model, [tmp_path / "in" / "a.png"], tmp_path / "single.png", size=16)
+    assert (tmp_path / "single.png").read_bytes() == b"someone else's file"
+    result = colorize_files(model, [tmp_path / "in"], tmp_path / "out", size=16, compare=True, overwrite=True)
+    assert len(result["written"]) == 1 and len(result["compared"]) == 1
+
+
+def test_comparison_names_are_unique_across_a_batch(model, tmp_path):
+    src = tmp_path / "in"
+    write_png(src / "a.png", sample_photo("chelsea")[:30, :40].copy())
+    write_png(src / "a_compare.png", sample_photo("coffee")[:30, :40].copy())
+    result = colorize_files(model, [src], tmp_path / "out", size=16, compare=True)
+    written = result["written"] + result["compared"]
+    assert len(written) == len(set(written)) == 4
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in written)
+    # without comparisons the names stay the inputs' own
+    pairs = [(src / "a.png", "a.png"), (src / "a_compare.png", "a_compare.png")]
+    assert [p.name for p in output_paths(pairs, tmp_path / "o2")] == ["a.png", "a_compare.png"]
+
+
+def test_photos_over_the_pixel_limit_are_skipped_and_size_is_bounded(model, tmp_path):
+    import inspect
+
+    from colorlab.colorize import MAX_SIZE
+    from colorlab.data import MAX_PIXELS
+    from colorlab.web import MAX_PIXELS as PANEL_MAX_PIXELS
+
+    assert inspect.signature(colorize_files).parameters["max_pixels"].default == MAX_PIXELS == PANEL_MAX_PIXELS
+    write_png(tmp_path / "in" / "small.png", sample_photo("chelsea")[:20, :30].copy())
+    write_png(tmp_path / "in" / "big.png", sample_photo("coffee")[:40, :60].copy())
+    with pytest.warns(SkippedImageWarning, match="big.png"):
+        result = colorize_files(model, [tmp_path / "in"], tmp_path / "out", size=16, max_pixels=1000)
+    assert [p.name for p in result["written"]] == ["small.png"]
+    assert [p.name for p in result["skipped"][0][:1]] == ["big.png"]
+    assert "2,400 pixels" in result["skipped"][0][1] and "limit of 1,000" in result["skipped"][0][1]
+    for size in (0, MAX_SIZE + 1, 2.5):
+        with pytest.raises(ValueError, match="size must be an integer from 1 to"):
+            colorize_files(model, [tmp_path / "in"], tmp_path / "out2", size=size)
+
+
+def test_output_formats_that_cannot_hold_the_image_are_refused(model, tmp_path):
+    write_png(tmp_path / "in" / "a.png", sample_photo("chelsea")[:30, :40].copy())
+    for name in ("a.ico", "a.gif", "a.icns"):
+        with pytest.raises(ValueError, match="cannot write the format"):
+            colorize_files(model, [tmp_path / "in" / "a.png"], tmp_path / name, size=16)
+        assert not (tmp_path / name).exists()
+    with pytest.raises(ValueError, match="WEBP holds at most 16383 pixels per side"):
+        save_image_atomic(np.zeros((1, 16384, 3), np.uint8), tmp_path / "wide.webp")
+    assert not list(tmp_path.glob("*.webp")) and not list(tmp_path.glob(".*.tmp"))
+    # a GIF input in a folder of outputs becomes a PNG
+    pairs = [(tmp_path / "x.gif", "x.gif"), (tmp_path / "y.ico", "y.ico")]
+    assert [p.name for p in output_paths(pairs, tmp_path / "out")] == ["x.png", "y.png"]
+
+
+def test_links_fifos_devices_and_unsupported_files_are_skipped(model, tmp_path):
+    import os
+
+    src = tmp_path / "in"
+    write_png(src / "good.png", sample_photo("chelsea")[:30, :40].copy())
+    os.symlink(tmp_path / "nonexistent.jpg", src / "dangling.jpg")
+    os.symlink(src / "loop.jpg", src / "loop.jpg")
+    os.mkfifo(src / "fifo.png")
+    os.symlink("/dev/zero", src / "zero.png")
+    Image.fromarray(sample_photo("coffee")[:30, :40].copy()).save(src / "anim.gif")
+    (src / "photo.heic").write_bytes(b"not read")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = colorize_files(model, [src], tmp_path / "out", size=16)
+    assert [p.name for p in result["written"]] == ["good.png"]
+    reasons = {path.name: reason for path, reason in result["skipped"]}
+    assert set(reasons) == {"dangling.jpg", "loop.jpg", "fifo.png", "zero.png", "anim.gif", "photo.heic"}
+    assert "link to a missing file" in reasons["dangling.jpg"] and "link loop" in reasons["loop.jpg"]
+    assert "a FIFO" in reasons["fifo.png"] and "a device" in reasons["zero.png"]
+    assert "unsupported format .gif" in reasons["anim.gif"]
+    assert sum(issubclass(w.category, SkippedImageWarning) for w in caught) == 6

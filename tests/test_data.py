@@ -726,3 +726,68 @@ def test_extract_tar_safely_allows_links_inside(tmp_path):
     )
     dest = extract_tar_safely(archive, tmp_path / "out")
     assert (dest / "top" / "again.txt").read_text() == "ok"
+
+
+# ------------------------------------------------------------------------------- odd files, limits, ranges
+
+
+def test_float_and_32_bit_tiffs_are_scaled_not_whitened(tmp_path):
+    ramp = np.linspace(0.0, 1.0, 64)[None].repeat(4, axis=0)
+    expected = np.rint(ramp * 255).astype(np.uint8)
+    cases = {"f1.tif": Image.fromarray(ramp.astype(np.float32), "F"),
+             "f255.tif": Image.fromarray((ramp * 255).astype(np.float32), "F"),
+             "i32.tif": Image.fromarray(np.rint(ramp * (2**31 - 1)).astype(np.int32), "I"),
+             "i16.tif": Image.fromarray(np.rint(ramp * 65535).astype(np.int32), "I")}
+    for name, image in cases.items():
+        image.save(tmp_path / name)
+        out = load_rgb(tmp_path / name)
+        assert np.abs(out[..., 0].astype(int) - expected).max() <= 1, name
+        assert (out == 255).mean() < 0.05, name
+    Image.fromarray((ramp * 1000).astype(np.float32), "F").save(tmp_path / "f1000.tif")
+    with pytest.raises(UnreadableImageError, match=r"span \[0, 1000\].*\[0, 1\] or \[0, 255\]"):
+        load_rgb(tmp_path / "f1000.tif")
+    Image.fromarray(np.full((4, 4), np.nan, np.float32), "F").save(tmp_path / "nan.tif")
+    with pytest.raises(UnreadableImageError, match="NaN"):
+        load_rgb(tmp_path / "nan.tif")
+
+
+def test_links_fifos_and_devices_are_never_read(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "fifo.png")
+    os.symlink("/dev/zero", tmp_path / "zero.png")
+    os.symlink(tmp_path / "nonexistent.jpg", tmp_path / "dangling.jpg")
+    os.symlink(tmp_path / "loop.jpg", tmp_path / "loop.jpg")
+    for read in (load_rgb, probe_image):
+        with pytest.raises(UnreadableImageError, match="is a FIFO, not a regular file"):
+            read(tmp_path / "fifo.png")
+        with pytest.raises(UnreadableImageError, match="is a device, not a regular file"):
+            read(tmp_path / "zero.png")
+        with pytest.raises(FileNotFoundError, match="link to a missing file"):
+            read(tmp_path / "dangling.jpg")
+        with pytest.raises(FileNotFoundError, match="symbolic link loop"):
+            read(tmp_path / "loop.jpg")
+
+
+def test_the_pixel_limit_is_checked_from_the_header(tmp_path, monkeypatch):
+    Image.fromarray(gradient_rgb(30, 40)).save(tmp_path / "a.png")
+    assert load_rgb(tmp_path / "a.png", max_pixels=1200).shape == (30, 40, 3)
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("decoded a photo over the limit"))
+    for read in (load_rgb, probe_image):
+        with pytest.raises(data.ImageTooLargeError, match=r"a.png.*1,200 pixels \(40 × 30\).*limit of 1,199"):
+            read(tmp_path / "a.png", max_pixels=1199)
+    assert issubclass(data.ImageTooLargeError, UnreadableImageError)
+
+
+def test_list_images_reports_formats_it_does_not_read(tmp_path):
+    for name in ("a.png", "b.gif", "sub/c.HEIC", "notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    unsupported = []
+    assert list_images(tmp_path, unsupported) == [tmp_path / "a.png"]
+    assert unsupported == [tmp_path / "b.gif", tmp_path / "sub" / "c.HEIC"]
+    (tmp_path / "a.png").unlink()
+    with pytest.raises(NoImagesError, match="found only 2 file"):
+        list_images(tmp_path)

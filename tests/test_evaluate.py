@@ -227,3 +227,42 @@ def test_evaluation_on_every_device(photos, device):
         for metric in ("auc", "auc_rebal"):
             assert on_device["methods"][method][metric]["mean"] == pytest.approx(
                 on_cpu["methods"][method][metric]["mean"], abs=1e-3)
+
+
+def test_one_photo_gives_no_interval(photos, tmp_path):
+    classifier, _ = fixed_classifier()
+    one = evaluate_images({"chelsea": photos["chelsea"]}, classifier, fixed_regressor(), size=SIZE, bootstrap=100)
+    assert one["n_images"] == 1
+    for method in METHODS:
+        assert all(one["methods"][method][m]["ci95"] is None for m in METRICS)
+    assert one["ground_truth"]["colorfulness"]["ci95"] is None
+    assert "null for a single image" in one["metrics"]["ci95"]
+    table = format_table(one)
+    assert "[no interval]" in table and "1 image at 32x32; one photo gives no interval" in table
+    assert "[no interval]" in format_table(one, markdown=True)
+    written = json.loads(write_json_atomic(one, tmp_path / "one.json").read_text())
+    assert written["methods"]["gray"]["auc"]["ci95"] is None
+
+
+def test_evaluate_folder_skips_links_fifos_large_and_unsupported_files(tmp_path, photos):
+    import os
+
+    for name in ("chelsea", "coffee"):
+        Image.fromarray(photos[name]).save(tmp_path / f"{name}.png")
+    os.symlink(tmp_path / "nonexistent.jpg", tmp_path / "dangling.jpg")
+    os.symlink(tmp_path / "loop.jpg", tmp_path / "loop.jpg")
+    os.mkfifo(tmp_path / "fifo.png")
+    Image.fromarray(photos["astronaut"]).save(tmp_path / "big.png")
+    (tmp_path / "clip.gif").write_bytes(b"GIF89a")
+    limit = photos["chelsea"].shape[0] * photos["chelsea"].shape[1]
+    assert photos["astronaut"].shape[0] * photos["astronaut"].shape[1] > limit
+    classifier, _ = fixed_classifier()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = evaluate_folder(tmp_path, classifier, fixed_regressor(), size=SIZE, bootstrap=100,
+                                 max_pixels=max(limit, photos["coffee"].shape[0] * photos["coffee"].shape[1]))
+    assert result["n_images"] == 2 and result["n_unreadable"] == 5
+    reasons = {s["image"]: s["reason"].split(":")[0] for s in result["skipped"]}
+    assert reasons == {"clip.gif": "unsupported", "big.png": "too large", "dangling.jpg": "unreadable",
+                       "fifo.png": "unreadable", "loop.jpg": "unreadable"}
+    assert sum(issubclass(w.category, SkippedImageWarning) for w in caught) == 5
