@@ -190,7 +190,7 @@ def _load_for_cli(checkpoint, kind: str | None, device: str):
     from .pretrained import load_model, load_pretrained
     from .train import resolve_device
 
-    device = resolve_device(device)
+    device = resolve_device(device, name="--device")
     if checkpoint is None:
         return load_pretrained(kind or "classification", device=device)
     return load_model(checkpoint, device=device, kind=kind)
@@ -219,7 +219,7 @@ def _add_colorize(subparsers) -> None:
                         help=f"annealed-mean temperature; 1 is the mean, 0 the mode (default: {T_ANNEALED})")
     parser.add_argument("--size", type=_positive_int, default=PREDICT_SIZE,
                         help=f"shorter side, in pixels, of the copy the network sees (default: {PREDICT_SIZE})")
-    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: auto)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     parser.add_argument("--side-by-side", action="store_true",
                         help="also write <name>_compare.<ext>: the input's L, the colorization and the original")
     parser.set_defaults(handler=_colorize)
@@ -264,7 +264,7 @@ def _add_evaluate(subparsers) -> None:
     parser.add_argument("--limit", type=_positive_int, metavar="N", help="evaluate only the first N photos")
     parser.add_argument("--temperature", "-T", type=_temperature, default=T_ANNEALED, metavar="T",
                         help=f"temperature of class_annealed (default: {T_ANNEALED})")
-    parser.add_argument("--device", default="auto", help="cpu, cuda, ... (default: auto)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     parser.set_defaults(handler=_evaluate)
 
 

@@ -32,6 +32,7 @@ from .train.checkpoint import (
     model_from_checkpoint,
     read_checkpoint,
 )
+from .train.runtime import resolve_device
 
 __all__ = [
     "PRETRAINED_FILES",
@@ -114,18 +115,20 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", kind
     Args:
         path: a file written by :func:`save_pretrained`, a checkpoint of :func:`colorlab.train.fit`, or the
             run folder that holds one.
-        device: where the model goes (``"cpu"``, ``"cuda"``, ...); the file is read on the CPU
-            with ``weights_only=True``.
+        device: where the model goes: auto, cpu, cuda, cuda:N, mps or such a torch.device
+            (:func:`colorlab.train.resolve_device`); the file is read on the CPU with ``weights_only=True``.
         kind: when given ("classification" or "regression"), the model must be of that kind.
 
     The model gets two attributes: ``checkpoint_path`` (the file read) and ``checkpoint_meta``: how it was trained
     (``steps``, ``train_seconds``, ``train_config``) and the file's free-form ``meta`` notes.
 
     Raises:
+        ValueError: ``device`` is not a device, or one this machine does not have.
         FileNotFoundError: ``path`` does not exist.
         CheckpointError: the file is unreadable, not a colorlab checkpoint, of another kind, or its weights do not
-            fit the architecture its config names.
+            fit the architecture its config names, or are not finite.
     """
+    device = resolve_device(device)
     if kind is not None:
         _check_kind(kind)
     path = checkpoint_file(path)
@@ -149,9 +152,10 @@ def load_pretrained(kind: str = "classification", checkpoint: str | os.PathLike 
         kind: ``"classification"`` (ECCV16-style classifier over the ab bins) or ``"regression"`` (the L2
             baseline).
         checkpoint: a file to load instead of the committed one (a pretrained file or a training checkpoint).
-        device: target device.
+        device: target device, as in :func:`load_model`.
 
     Raises:
+        ValueError: ``device`` is not a device, or one this machine does not have.
         FileNotFoundError: no file for ``kind`` was found; the message says how to get one.
         CheckpointError: the file is not a usable checkpoint of that kind.
     """
