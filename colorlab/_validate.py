@@ -57,9 +57,10 @@ def check_finite(x: torch.Tensor, name: str, *, allow_inf: bool = False, error: 
     """
     if not (x.is_floating_point() or x.is_complex()):
         return
+    bad = torch.isnan(x) if allow_inf else ~torch.isfinite(x)
+    if not bool(bad.any()):
+        return
     nan = int(torch.isnan(x).sum())
-    inf = 0 if allow_inf else int(torch.isinf(x).sum())
-    if nan or inf:
-        what = "NaN" if allow_inf else "NaN or infinite values"
-        counts = f"{nan} NaN" if allow_inf else f"{nan} NaN and {inf} infinite"
-        raise error(f"{name} must hold no {what}; it holds {counts} of {x.numel()} values{hint}")
+    what = "NaN" if allow_inf else "NaN or infinite values"
+    counts = f"{nan} NaN" if allow_inf else f"{nan} NaN and {int(bad.sum()) - nan} infinite"
+    raise error(f"{name} must hold no {what}; it holds {counts} of {x.numel()} values{hint}")
