@@ -121,7 +121,9 @@ def _add_prepare(subparsers) -> None:
             f"--short-side pixels (Lanczos filter; smaller images keep their size, nothing is upscaled) and write "
             "it as a JPEG (4:2:0, no metadata) at the same relative path under DST, with the extension .jpg. "
             "Files that cannot be decoded are skipped and reported. A re-run skips outputs that are already "
-            "up to date, so it finishes an interrupted run."
+            "up to date (as new as their source, of this --short-side and written at this --quality, which each "
+            "output's JPEG quantisation tables record), so it finishes an interrupted run and redoes the outputs "
+            "of another size or quality."
         ),
     )
     parser.add_argument("src", metavar="SRC", help="the folder of photos")
