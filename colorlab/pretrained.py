@@ -11,8 +11,9 @@ A model file is a colorlab checkpoint (:mod:`colorlab.train.checkpoint`: the one
 without the training state, its weights stored in float16 (half the size; loaded back into float32).
 :func:`load_model` reads the training checkpoints written by :func:`colorlab.train.fit` too, so any run folder's
 checkpoint can be passed wherever a model file is expected. Every failure is a clear exception: a missing file
-raises :class:`FileNotFoundError` saying how to get one; an unreadable, foreign or mismatched file raises
-:class:`CheckpointError` (a :class:`ValueError`).
+raises :class:`FileNotFoundError` saying how to get one; an unreadable, foreign or mismatched file, or one with NaN or
+infinite weights, raises :class:`CheckpointError` (a :class:`ValueError`); a device this machine lacks raises
+:class:`ValueError` before the file is read.
 """
 
 from __future__ import annotations
