@@ -164,16 +164,16 @@ def _expected_shapes(config: dict[str, Any], path: Path) -> dict[str, torch.Size
 def _check_shapes(weights: dict[str, Any], config: dict[str, Any], path: Path) -> None:
     """Refuse weights whose names or shapes differ from the architecture's, naming the first such tensor."""
     expected = _expected_shapes(config, path)
-    fit = f"{str(path)!r}: the weights do not fit the architecture it names ({config['name']!r}, width " \
+    prefix = f"{str(path)!r}: the weights do not fit the architecture it names ({config['name']!r}, width " \
           f"{config.get('width')})"
     missing, unexpected = [k for k in expected if k not in weights], [k for k in weights if k not in expected]
     if missing or unexpected:
-        raise CheckpointError(f"{fit}: missing {missing[:3]}, unexpected {unexpected[:3]}")
+        raise CheckpointError(f"{prefix}: missing {missing[:3]}, unexpected {unexpected[:3]}")
     for key, shape in expected.items():
         value = weights[key]
         got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
         if got != tuple(shape):
-            raise CheckpointError(f"{fit}: the tensor {key!r} has shape {got}, the architecture's is {tuple(shape)}")
+            raise CheckpointError(f"{prefix}: the tensor {key!r} has shape {got}, the architecture's is {tuple(shape)}")
 
 
 def model_from_checkpoint(checkpoint: dict[str, Any], path: str | os.PathLike = "checkpoint") -> ColorizationNet:
