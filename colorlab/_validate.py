@@ -38,3 +38,29 @@ def check_image(x, channels: int | None, name: str, *, allow_unbatched: bool = F
     rank_ok = x.dim() >= 3 if allow_unbatched else x.dim() == 4
     if not rank_ok or (channels is not None and x.shape[-3] != channels):
         raise ValueError(f"{name} must have shape {expected}; got {tuple(x.shape)}")
+
+
+def check_finite(x: torch.Tensor, name: str, *, allow_inf: bool = False, error: type[ValueError] = ValueError,
+                 hint: str = "") -> None:
+    """Check that the floating tensor ``x`` holds no NaN (nor ±inf unless ``allow_inf``); other dtypes pass.
+
+    Reading the answer back waits for ``x``'s device, so hot inner code does not call this.
+
+    Raises:
+        ``error`` (a ``ValueError`` class): a message that names ``name``, counts the bad values and ends with
+        ``hint`` (e.g. what to do instead).
+
+    >>> check_finite(torch.tensor([0.0, float("nan")]), "ab")
+    Traceback (most recent call last):
+    ...
+    ValueError: ab must hold no NaN or infinite values; it holds 1 NaN and 0 infinite of 2 values
+    """
+    if not (x.is_floating_point() or x.is_complex()):
+        return
+    bad = torch.isnan(x) if allow_inf else ~torch.isfinite(x)
+    if not bool(bad.any()):
+        return
+    nan = int(torch.isnan(x).sum())
+    what = "NaN" if allow_inf else "NaN or infinite values"
+    counts = f"{nan} NaN" if allow_inf else f"{nan} NaN and {int(bad.sum()) - nan} infinite"
+    raise error(f"{name} must hold no {what}; it holds {counts} of {x.numel()} values{hint}")

@@ -122,7 +122,9 @@ def _add_prepare(subparsers) -> None:
             f"--short-side pixels (Lanczos filter; smaller images keep their size, nothing is upscaled) and write "
             "it as a JPEG (4:2:0, no metadata) at the same relative path under DST, with the extension .jpg. "
             "Files that cannot be decoded are skipped and reported. A re-run skips outputs that are already "
-            "up to date, so it finishes an interrupted run."
+            "up to date (as new as their source, of this --short-side and written at this --quality, which each "
+            "output's JPEG quantisation tables record), so it finishes an interrupted run and redoes the outputs "
+            "of another size or quality."
         ),
     )
     parser.add_argument("src", metavar="SRC", help="the folder of photos")
@@ -193,7 +195,7 @@ def _load_for_cli(checkpoint, kind: str | None, device: str):
     from .pretrained import load_model, load_pretrained
     from .train import resolve_device
 
-    device = resolve_device(device)
+    device = resolve_device(device, name="--device")
     if checkpoint is None:
         return load_pretrained(kind or "classification", device=device)
     return load_model(checkpoint, device=device, kind=kind)
@@ -260,7 +262,7 @@ def _add_colorize(subparsers) -> None:
     _add_max_pixels(parser)
     parser.add_argument("--overwrite", action="store_true",
                         help="replace output files that exist already (never an input)")
-    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, ... (default: auto)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     parser.add_argument("--side-by-side", action="store_true",
                         help="also write <name>_compare.<ext>: the input's L, the colorization and the original")
     parser.set_defaults(handler=_colorize)
@@ -311,7 +313,7 @@ def _add_evaluate(subparsers) -> None:
     _add_max_pixels(parser)
     parser.add_argument("--temperature", "-T", type=_temperature, default=T_ANNEALED, metavar="T",
                         help=f"temperature of class_annealed (default: {T_ANNEALED})")
-    parser.add_argument("--device", default="auto", help="cpu, cuda, ... (default: auto)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     parser.set_defaults(handler=_evaluate)
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ._cache import device_constant
-from ._validate import check_image
+from ._validate import check_finite, check_image
 from .bins import NUM_BINS, ab_bins
 
 #: Nearest bins a pixel is spread over (paper §2.1; the authors' released code uses 10).
@@ -107,8 +107,17 @@ def _knn(a: torch.Tensor, b: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.
 
 
 def _planes(ab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """a and b of every pixel as two (N,) tensors, N = B·H·W in (b, h, w) order."""
+    """a and b of every pixel as two (N,) tensors, N = B·H·W in (b, h, w) order; float16 and bfloat16 as float32,
+    whose precision the distance tables need."""
+    if ab.dtype in (torch.float16, torch.bfloat16):
+        ab = ab.float()
     return ab.transpose(0, 1).reshape(2, -1).unbind(0)
+
+
+def _check_ab(ab: torch.Tensor) -> None:
+    """(B, 2, H, W), floating, without NaN (±inf is clamped like any ab beyond the table)."""
+    check_image(ab, 2, "ab")
+    check_finite(ab, "ab", allow_inf=True, hint=" (a NaN has no nearest bin)")
 
 
 def _check_k_sigma(k: int, sigma: float) -> None:
@@ -124,8 +133,8 @@ def soft_encode_sparse(
     """Soft-encode ab over its k nearest bins, kept sparse.
 
     Args:
-        ab: (B, 2, H, W) floating tensor, raw ab units (values beyond ±120 are clamped:
-            sRGB never gets there).
+        ab: (B, 2, H, W) floating tensor, raw ab units (values beyond ±120, ±inf too, are
+            clamped: sRGB never gets there); no NaN.
         k: number of nearest bins (paper 5, authors' code 10).
         sigma: Gaussian kernel width in ab units.
 
@@ -140,18 +149,31 @@ def soft_encode_sparse(
     of each pixel's cell, so in float32 the weights are within 1e-6 of the exact ones
     for every ab an sRGB colour can have; for ab tens of units outside the bins, float32
     rounding of the large distances allows errors up to about 1e-5 (pass float64 there).
+    float16 and bfloat16 ab are encoded in float32; the weights are returned in ab's dtype.
+
+    Raises:
+        TypeError, ValueError: ab is not a floating (B, 2, H, W) tensor, or holds NaN; k or sigma is out of range.
 
     >>> index, weight = soft_encode_sparse(torch.tensor([[[[0.0]], [[0.0]]]]))
     >>> index.shape, round(weight.sum().item(), 6)
     (torch.Size([1, 5, 1, 1]), 1.0)
     """
+    _check_ab(ab)
+    return soft_encode_sparse_no_nan_check(ab, k, sigma)
+
+
+def soft_encode_sparse_no_nan_check(ab: torch.Tensor, k: int = SOFT_K,
+                                    sigma: float = SIGMA) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`soft_encode_sparse` without its NaN check, for callers whose ab cannot be NaN (the ab of uint8
+    photos in :func:`colorlab.loss.prepare_batch`): the check reads a value back, which would make every training
+    step wait for the GPU. A NaN pixel gets meaningless bins here (never an error)."""
     check_image(ab, 2, "ab")
     _check_k_sigma(k, sigma)
     batch, _, height, width = ab.shape
     index, key = _knn(*_planes(ab), k)
     # Relative to the nearest bin, exp() stays finite however far ab is from the bins.
     weight = torch.exp((key[:, :1] - key) * (0.5 / sigma**2))
-    weight = weight / weight.sum(dim=1, keepdim=True)
+    weight = (weight / weight.sum(dim=1, keepdim=True)).to(ab.dtype)
 
     def to_image(x: torch.Tensor) -> torch.Tensor:
         return x.view(batch, height, width, k).permute(0, 3, 1, 2)
@@ -165,8 +187,8 @@ def soft_encode(
     """Soft-encode ab into the dense target distribution Z over the 313 bins.
 
     Args:
-        ab: (B, 2, H, W) floating tensor, raw ab units.
-        k, sigma: as in :func:`soft_encode_sparse`.
+        ab: (B, 2, H, W) floating tensor, raw ab units, no NaN.
+        k, sigma: as in :func:`soft_encode_sparse` (which says what raises).
 
     Returns:
         z: (B, 313, H, W) of ab's dtype and device, k non-zeros per pixel summing to 1.
@@ -183,11 +205,11 @@ def nearest_bin(ab: torch.Tensor) -> torch.Tensor:
     """Index of the nearest bin centre of every pixel.
 
     Args:
-        ab: (B, 2, H, W) floating tensor, raw ab units.
+        ab: (B, 2, H, W) floating tensor, raw ab units, no NaN (see :func:`soft_encode_sparse`).
 
     Returns:
         (B, H, W) int64 on ab's device.
     """
-    check_image(ab, 2, "ab")
+    _check_ab(ab)
     batch, _, height, width = ab.shape
     return _knn(*_planes(ab), 1)[0].view(batch, height, width)

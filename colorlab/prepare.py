@@ -18,15 +18,20 @@ What :func:`prepare_folder` does, exactly:
   one that is not a JPEG keeps its extension in the name (``a.png.jpg``). Each file is written atomically, so
   an interrupted run leaves only complete files.
 * **Bad files**: files that cannot be decoded are skipped, counted and listed in the report.
-* **Re-runs**: an output that exists, is at least as new as its source and has the size this run would give
-  is left alone. A re-run therefore finishes an interrupted one and otherwise changes nothing; a changed source
-  or another ``short_side`` is prepared again. Outputs whose source has gone are not deleted.
+* **Re-runs**: an output that exists, is at least as new as its source, has the size this run would give and
+  was written at this run's ``quality`` is left alone. The quality is read from the output itself: its JPEG
+  quantisation tables, which Pillow makes different for each quality from 1 to 95 (:func:`jpeg_tables`), so no
+  record beside the outputs can go stale. A re-run therefore finishes an interrupted one and otherwise changes
+  nothing; a changed source, another ``short_side`` or another ``quality`` is prepared again. Outputs whose source
+  has gone are not deleted.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
+import io
 import multiprocessing
 import os
 from pathlib import Path
@@ -80,19 +85,37 @@ def output_names(relative: list[str]) -> dict[str, str]:
     return names
 
 
-def _up_to_date(src: Path, dst: Path, short_side: int) -> bool:
+def _tables(image: Image.Image) -> tuple[tuple[int, ...], ...]:
+    """The quantisation tables of an open JPEG, in table order (none for another format)."""
+    return tuple(tuple(table) for _, table in sorted(getattr(image, "quantization", {}).items()))
+
+
+@functools.lru_cache(maxsize=None)
+def jpeg_tables(quality: int) -> tuple[tuple[int, ...], ...]:
+    """The quantisation tables of the JPEGs that Pillow writes at ``quality`` (1–95): each quality has its own, so
+    a prepared file's tables say which quality wrote it."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(buffer, format="JPEG", quality=quality, subsampling="4:2:0")
+    with Image.open(buffer) as image:
+        return _tables(image)
+
+
+def _up_to_date(src: Path, dst: Path, short_side: int, quality: int) -> bool:
+    """``dst`` is as new as ``src``, of the size it is prepared to, and a JPEG written at ``quality``."""
     try:
         if dst.stat().st_mtime < src.stat().st_mtime:
             return False
-        return sorted(probe_image(dst)) == sorted(target_size(*probe_image(src), short_side))
-    except (OSError, UnreadableImageError):
+        with Image.open(dst) as image:
+            size, tables = image.size, _tables(image)
+        return tables == jpeg_tables(quality) and sorted(size) == sorted(target_size(*probe_image(src), short_side))
+    except (OSError, UnreadableImageError, Image.DecompressionBombError):
         return False
 
 
 def _prepare_one(task: tuple[Path, Path, int, int]) -> str | None:
     """Prepare one file; returns None when done (or already up to date), else why it was skipped."""
     src, dst, short_side, quality = task
-    if _up_to_date(src, dst, short_side):
+    if _up_to_date(src, dst, short_side, quality):
         return "up to date"
     try:
         image = Image.fromarray(load_rgb(src))

@@ -11,8 +11,9 @@ A model file is a colorlab checkpoint (:mod:`colorlab.train.checkpoint`: the one
 without the training state, its weights stored in float16 (half the size; loaded back into float32).
 :func:`load_model` reads the training checkpoints written by :func:`colorlab.train.fit` too, so any run folder's
 checkpoint can be passed wherever a model file is expected. Every failure is a clear exception: a missing file
-raises :class:`FileNotFoundError` saying how to get one; an unreadable, foreign or mismatched file raises
-:class:`CheckpointError` (a :class:`ValueError`).
+raises :class:`FileNotFoundError` saying how to get one; an unreadable, foreign or mismatched file, or one with NaN or
+infinite weights, raises :class:`CheckpointError` (a :class:`ValueError`); a device this machine lacks raises
+:class:`ValueError` before the file is read.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .train.checkpoint import (
     model_from_checkpoint,
     read_checkpoint,
 )
+from .train.runtime import resolve_device
 
 __all__ = [
     "PRETRAINED_FILES",
@@ -114,18 +116,20 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", kind
     Args:
         path: a file written by :func:`save_pretrained`, a checkpoint of :func:`colorlab.train.fit`, or the
             run folder that holds one.
-        device: where the model goes (``"cpu"``, ``"cuda"``, ...); the file is read on the CPU
-            with ``weights_only=True``.
+        device: where the model goes: auto, cpu, cuda, cuda:N, mps or such a torch.device
+            (:func:`colorlab.train.resolve_device`); the file is read on the CPU with ``weights_only=True``.
         kind: when given ("classification" or "regression"), the model must be of that kind.
 
     The model gets two attributes: ``checkpoint_path`` (the file read) and ``checkpoint_meta``: how it was trained
     (``steps``, ``train_seconds``, ``train_config``) and the file's free-form ``meta`` notes.
 
     Raises:
+        ValueError: ``device`` is not a device, or one this machine does not have.
         FileNotFoundError: ``path`` does not exist.
         CheckpointError: the file is unreadable, not a colorlab checkpoint, of another kind, or its weights do not
-            fit the architecture its config names.
+            fit the architecture its config names, or are not finite.
     """
+    device = resolve_device(device)
     if kind is not None:
         _check_kind(kind)
     path = checkpoint_file(path)
@@ -149,9 +153,10 @@ def load_pretrained(kind: str = "classification", checkpoint: str | os.PathLike 
         kind: ``"classification"`` (ECCV16-style classifier over the ab bins) or ``"regression"`` (the L2
             baseline).
         checkpoint: a file to load instead of the committed one (a pretrained file or a training checkpoint).
-        device: target device.
+        device: target device, as in :func:`load_model`.
 
     Raises:
+        ValueError: ``device`` is not a device, or one this machine does not have.
         FileNotFoundError: no file for ``kind`` was found; the message says how to get one.
         CheckpointError: the file is not a usable checkpoint of that kind.
     """

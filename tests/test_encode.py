@@ -127,3 +127,26 @@ def test_candidate_table_is_what_cell_by_cell_distances_give():
         found = np.flatnonzero(nearest <= np.sort(farthest)[2] + 1e-9)
         row = table[cell]
         np.testing.assert_array_equal(row[row != encode._SENTINEL], found)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_ab_is_encoded_in_float32_and_returned_in_its_dtype(dtype):
+    ab = (torch.rand(1, 2, 8, 8, generator=torch.Generator().manual_seed(3)) * 200 - 100).to(dtype)
+    index, weight = cl.soft_encode_sparse(ab)
+    ref_index, ref_weight = cl.soft_encode_sparse(ab.float())
+    assert torch.equal(index, ref_index) and weight.dtype == dtype
+    assert torch.equal(weight, ref_weight.to(dtype))
+    z = cl.soft_encode(ab)
+    assert z.dtype == dtype and torch.equal(z, cl.soft_encode(ab.float()).to(dtype))
+    assert torch.equal(cl.nearest_bin(ab), cl.nearest_bin(ab.float()))
+
+
+@pytest.mark.parametrize("fn", [cl.soft_encode, cl.soft_encode_sparse, cl.nearest_bin])
+def test_nan_ab_is_refused_naming_the_argument(fn):
+    ab = torch.zeros(1, 2, 3, 3)
+    ab[0, 1, 2, 2] = float("nan")
+    with pytest.raises(ValueError, match=r"^ab must hold no NaN; it holds 1 NaN of 18 values"):
+        fn(ab)
+    ab[0, 1, 2, 2] = float("inf")  # infinite ab is clamped onto the table's border, as any ab beyond ±120
+    assert torch.equal(cl.nearest_bin(ab), cl.nearest_bin(ab.clamp(-120, 120)))
+    fn(ab)

@@ -11,7 +11,7 @@ from PIL import Image
 
 from colorlab.cli import main
 from colorlab.data import load_rgb
-from colorlab.prepare import JPEG_QUALITY, output_names, prepare_folder, target_size
+from colorlab.prepare import JPEG_QUALITY, _tables, jpeg_tables, output_names, prepare_folder, target_size
 
 
 def write(path, size, mode="RGB", **options):
@@ -101,3 +101,30 @@ def test_the_command(src, tmp_path, capsys):
     assert main(["prepare", str(src), str(src / "inside")]) == 1
     assert "inside src" in capsys.readouterr().err
     assert JPEG_QUALITY == 95
+
+
+def test_another_quality_is_prepared_again(src, tmp_path, capsys):
+    """The quality an output was written at is read from its quantisation tables: no record beside it."""
+    dst = tmp_path / "dst"
+    prepare_folder(src, dst, 128, workers=0, progress=False)
+    report = prepare_folder(src, dst, 128, quality=60, workers=0, progress=False)
+    assert (report.written, report.up_to_date) == (4, 0)
+    for path in dst.rglob("*.jpg"):
+        with Image.open(path) as image:
+            assert _tables(image) == jpeg_tables(60) != jpeg_tables(JPEG_QUALITY)
+    assert prepare_folder(src, dst, 128, quality=60, workers=0, progress=False).up_to_date == 4
+    assert main(["prepare", str(src), str(dst), "--short-side", "128", "--workers", "0"]) == 0
+    assert "wrote 4 image(s)" in capsys.readouterr().out
+    assert main(["prepare", str(src), str(dst), "--short-side", "128", "--workers", "0"]) == 0
+    assert "wrote 0 image(s) to" in capsys.readouterr().out
+    assert len(set(map(jpeg_tables, range(1, 96)))) == 95  # each quality its own tables
+
+
+def test_an_output_that_is_not_a_jpeg_is_prepared_again(src, tmp_path):
+    dst = tmp_path / "dst"
+    prepare_folder(src, dst, 128, workers=0, progress=False)
+    with Image.open(dst / "big.jpg") as image:
+        image.save(dst / "big.jpg", format="PNG")  # right size and newer than its source, but no JPEG
+    assert prepare_folder(src, dst, 128, workers=0, progress=False).written == 1
+    with Image.open(dst / "big.jpg") as image:
+        assert image.format == "JPEG"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 from colorlab import pretrained
 from colorlab.models import build_model
@@ -257,3 +259,128 @@ def test_the_repository_holds_every_committed_evaluation():
     for name in pretrained.EVALUATIONS:
         result = pretrained.load_evaluation(name)
         assert result["n_images"] == len({row["image"] for row in result["images"]}) > 0
+
+
+# ----------------------------------------------------------------------------------------------------------
+# What every reader refuses: foreign files, weights that do not fit the configuration, non-finite weights
+# ----------------------------------------------------------------------------------------------------------
+
+
+def test_a_file_that_is_not_a_pytorch_file_says_so(tmp_path, capsys):
+    from colorlab.cli import main
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("epoch 1: loss 3.2\n")
+    message = (f"{str(notes)!r} is not a colorlab model or checkpoint (not a readable PyTorch checkpoint: it begins "
+               "with b'epoch 1:', not a zip or pickle header); give a checkpoint.pt of colorlab train, a model file "
+               "of save_pretrained, or a run folder")
+    with pytest.raises(CheckpointError, match=f"^{re.escape(message)}$"):
+        load_model(notes)
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(CheckpointError, match=r"it begins with b'', not a zip or pickle header"):
+        read_checkpoint(tmp_path / "empty.pt")
+    assert main(["export-onnx", "--checkpoint", str(notes), "-o", str(tmp_path / "m.onnx")]) == 1
+    assert capsys.readouterr().err == f"colorlab export-onnx: error: {message}\n"
+
+
+def test_a_configuration_wider_than_its_weights_is_refused_before_any_model_is_built(models_dir, monkeypatch):
+    """The shapes are compared with the architecture built on the meta device: a 4 MB file saying width 60
+    (115 billion parameters) allocates nothing."""
+    from colorlab.train import checkpoint as checkpoint_module
+
+    path = save_pretrained(small_model(), models_dir / "classification.pt")
+    obj = torch.load(path, weights_only=True)
+    obj["model_config"]["width"] = 60.0
+    torch.save(obj, path)
+    real_build = checkpoint_module.build_model
+
+    def build_on_meta_only(*args, **kwargs):
+        assert torch.empty(0).device.type == "meta", "a model of the file's configuration was built for real"
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(checkpoint_module, "build_model", build_on_meta_only)
+    with torch.device("meta"):
+        expected = build_model("eccv16", 60.0).state_dict()
+    first = next(iter(expected))
+    message = (f"{str(path)!r}: the weights do not fit the architecture it names ('eccv16', width 60.0): the tensor "
+               f"{first!r} has shape {tuple(obj['model'][first].shape)}, the architecture's is "
+               f"{tuple(expected[first].shape)}")
+    with pytest.raises(CheckpointError, match=f"^{re.escape(message)}$"):
+        load_pretrained("classification")
+
+
+def test_weights_missing_from_the_file_or_foreign_to_the_architecture_are_named(tmp_path):
+    obj = torch.load(save_pretrained(small_model(), tmp_path / "m.pt"), weights_only=True)
+    first = next(iter(obj["model"]))
+    obj["model"]["extra.weight"] = obj["model"].pop(first)
+    torch.save(obj, tmp_path / "m.pt")
+    with pytest.raises(CheckpointError, match=rf"missing \[{re.escape(repr(first))}\], unexpected \['extra.weight'\]$"):
+        load_model(tmp_path / "m.pt")
+
+
+def _poisoned(model, value=float("nan")):
+    """``model`` with the first element of its second parameter set to ``value``; returns the parameter's name."""
+    name, parameter = list(model.named_parameters())[1]
+    with torch.no_grad():
+        parameter.view(-1)[0] = value
+    return name
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_weights_are_refused_by_every_reader(models_dir, tmp_path, capsys, value):
+    """A diverged run's weights give black images and an AuC of 0: the committed-model path, a checkpoint file,
+    its run folder, resuming and the command line all refuse them, naming the tensor."""
+    from colorlab.cli import main
+    from colorlab.train import load_checkpoint
+    from colorlab.train.checkpoint import RESUME_KEYS, atomic_save, model_checkpoint
+
+    model = small_model()
+    name = _poisoned(model, value)
+    save_pretrained(model, models_dir / "classification.pt")
+    run = tmp_path / "run"
+    run.mkdir()
+    atomic_save({**model_checkpoint(model), **dict.fromkeys(RESUME_KEYS)}, run / "checkpoint.pt")
+    counts = "1 NaN and 0 infinite" if value != value else "0 NaN and 1 infinite"
+    for where, load in [(models_dir / "classification.pt", lambda: load_pretrained("classification")),
+                        (run / "checkpoint.pt", lambda: load_checkpoint(run / "checkpoint.pt")),
+                        (run / "checkpoint.pt", lambda: load_model(run)),
+                        (run / "checkpoint.pt", lambda: read_checkpoint(run, resumable=True))]:
+        with pytest.raises(CheckpointError, match=f"^{re.escape(repr(str(where)))}: the weight {name!r} must hold no "
+                                                  f"NaN or infinite values; it holds {counts} of "):
+            load()
+    (tmp_path / "photos").mkdir()
+    photo = tmp_path / "photos" / "red.png"
+    Image.new("RGB", (32, 32), (200, 40, 40)).save(photo)
+    for args in (["colorize", str(photo), "-o", str(tmp_path / "out.png")], ["evaluate", str(photo.parent)],
+                 ["export-onnx", "-o", str(tmp_path / "m.onnx")]):
+        assert main([*args, "--checkpoint", str(run)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"colorlab {args[0]}: error: ") and f"the weight {name!r} must hold no NaN" in err
+        assert err.endswith("(the run that wrote it diverged): use an earlier checkpoint, or train again\n")
+    assert not (tmp_path / "out.png").exists() and not (tmp_path / "m.onnx").exists()
+
+
+def test_fit_refuses_to_resume_a_checkpoint_with_non_finite_weights(tmp_path):
+    from colorlab.train import TrainConfig, fit
+    from colorlab.train.checkpoint import RESUME_KEYS, atomic_save, model_checkpoint
+
+    model = small_model("regression")
+    name = _poisoned(model)
+    run = tmp_path / "run"
+    run.mkdir()
+    atomic_save({**model_checkpoint(model), **dict.fromkeys(RESUME_KEYS)}, run / "checkpoint.pt")
+    config = TrainConfig.from_dict({}, data_dir=None, model="regression", width=WIDTH, image_size=32, batch_size=2,
+                                   steps=2, lr_decay_steps=[], prior="imagenet", holdout=["chelsea"], device="cpu",
+                                   amp="off", workers=0, run_dir=str(run), resume=True)
+    with pytest.raises(CheckpointError, match=f"the weight {name!r} must hold no NaN or infinite values"):
+        fit(config)
+
+
+def test_a_device_name_as_map_location_is_checked_and_moves_the_model(tmp_path):
+    from colorlab.train import load_checkpoint
+
+    path = save_pretrained(small_model(), tmp_path / "m.pt")
+    model, _ = load_checkpoint(path, map_location="auto" if not torch.cuda.is_available() else "cpu")
+    assert next(model.parameters()).device.type == "cpu"
+    with pytest.raises(ValueError, match="^map_location: 'gpu' is not a device; use auto, cpu, cuda, cuda:N or mps$"):
+        load_checkpoint(path, map_location="gpu")

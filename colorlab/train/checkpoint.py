@@ -23,7 +23,9 @@ A training checkpoint, written by :func:`colorlab.train.fit`, adds what resuming
 :func:`read_checkpoint` is the one reader: :func:`colorlab.train.fit` (resume), :func:`load_checkpoint`,
 :func:`colorlab.load_pretrained`, ``colorlab colorize`` and ``colorlab evaluate`` all go through it. Every problem
 with a file that exists raises :class:`CheckpointError` (a ``ValueError``); a missing file raises
-``FileNotFoundError``.
+``FileNotFoundError``. Model weights that are NaN or infinite (a diverged run) are refused by every reader, resuming
+included; a configuration whose architecture does not match the stored tensors' names and shapes is refused before
+any model is built (:func:`model_from_checkpoint`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from typing import Any
 import torch
 
 from .._atomic import atomic_write
+from .._validate import check_finite
 from ..models import ColorizationNet, build_model
+from .runtime import resolve_device
 
 #: Marks a file as a colorlab checkpoint, and the version of its layout.
 CHECKPOINT_FORMAT = "colorlab.checkpoint"
@@ -60,7 +64,17 @@ def checkpoint_file(path: str | os.PathLike) -> Path:
     return path / CHECKPOINT_NAME if path.is_dir() else path
 
 
+#: How every file of torch.save begins: a zip archive (its default) or a pickle (its earlier format).
+_PYTORCH_HEADERS = (b"PK\x03\x04", b"\x80")
+
+
 def _load(path: Path, map_location) -> Any:
+    with path.open("rb") as f:
+        head = f.read(8)
+    if not head.startswith(_PYTORCH_HEADERS):
+        raise CheckpointError(f"{str(path)!r} is not a colorlab model or checkpoint (not a readable PyTorch checkpoint:"
+                              f" it begins with {head!r}, not a zip or pickle header); give a checkpoint.pt of "
+                              "colorlab train, a model file of save_pretrained, or a run folder")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # torch raises many kinds for a damaged or foreign file
@@ -95,12 +109,21 @@ def _check_layout(obj: Any, path: Path) -> None:
                               f"{'missing ' + ', '.join(missing) if missing else 'its model or model_config is bad'}")
 
 
+def _check_finite_weights(weights: dict[str, Any], path: Path) -> None:
+    """Refuse NaN or infinite weights (a diverged run): they give black images and a meaningless evaluation."""
+    for key, value in weights.items():
+        if isinstance(value, torch.Tensor):
+            check_finite(value, f"{str(path)!r}: the weight {key!r}", error=CheckpointError,
+                         hint=" (the run that wrote it diverged): use an earlier checkpoint, or train again")
+
+
 def read_checkpoint(path: str | os.PathLike, map_location="cpu", *, resumable: bool = False) -> dict[str, Any]:
     """Read and check a colorlab checkpoint (a run folder stands for the checkpoint inside it).
 
     Args:
         path: a checkpoint or model file, or a run folder.
-        map_location: where the tensors go, as in :func:`torch.load`.
+        map_location: where the tensors go, as in :func:`torch.load`; a device name or torch.device is first
+            checked by :func:`colorlab.train.resolve_device`.
         resumable: the file must hold the training state (:data:`RESUME_KEYS`) that resuming needs.
 
     Returns:
@@ -108,14 +131,18 @@ def read_checkpoint(path: str | os.PathLike, map_location="cpu", *, resumable: b
 
     Raises:
         FileNotFoundError: no file at ``path``.
-        CheckpointError: the file is unreadable, foreign, of another version, damaged, or (with ``resumable``)
-            without training state.
+        ValueError: ``map_location`` names no device, or one this machine does not have.
+        CheckpointError: the file is not a PyTorch file, or is unreadable, foreign, of another version, damaged,
+            holds NaN or infinite model weights (naming the first), or (with ``resumable``) lacks training state.
     """
     path = checkpoint_file(path)
+    if isinstance(map_location, (str, torch.device)):
+        map_location = resolve_device(map_location, name="map_location")
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
     checkpoint = _load(path, map_location)
     _check_layout(checkpoint, path)
+    _check_finite_weights(checkpoint["model"], path)
     missing = [k for k in RESUME_KEYS if k not in checkpoint]
     if resumable and missing:
         raise CheckpointError(f"{str(path)!r} holds a model without its training state ({', '.join(missing)}): "
@@ -123,17 +150,44 @@ def read_checkpoint(path: str | os.PathLike, map_location="cpu", *, resumable: b
     return checkpoint
 
 
+def _expected_shapes(config: dict[str, Any], path: Path) -> dict[str, torch.Size]:
+    """The state dict's names and shapes of the model ``config`` names, built on the meta device: no memory, however
+    wide the configuration says it is."""
+    try:
+        with torch.device("meta"):
+            model = build_model(**config)
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{str(path)!r} names a model colorlab cannot build ({config}): {error}") from None
+    return {key: value.shape for key, value in model.state_dict().items()}
+
+
+def _check_shapes(weights: dict[str, Any], config: dict[str, Any], path: Path) -> None:
+    """Refuse weights whose names or shapes differ from the architecture's, naming the first such tensor."""
+    expected = _expected_shapes(config, path)
+    prefix = f"{str(path)!r}: the weights do not fit the architecture it names ({config['name']!r}, width " \
+          f"{config.get('width')})"
+    missing, unexpected = [k for k in expected if k not in weights], [k for k in weights if k not in expected]
+    if missing or unexpected:
+        raise CheckpointError(f"{prefix}: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    for key, shape in expected.items():
+        value = weights[key]
+        got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+        if got != tuple(shape):
+            raise CheckpointError(f"{prefix}: the tensor {key!r} has shape {got}, the architecture's is {tuple(shape)}")
+
+
 def model_from_checkpoint(checkpoint: dict[str, Any], path: str | os.PathLike = "checkpoint") -> ColorizationNet:
     """The model a checkpoint of :func:`read_checkpoint` holds, float32, in eval mode, on the CPU.
 
+    The stored tensors' names and shapes are compared with the architecture before the model is built, so a
+    configuration that does not match its weights (say a far wider model) allocates nothing.
+
     Raises :class:`CheckpointError` when the configuration names a model colorlab cannot build or the weights do
-    not fit it.
+    not fit it (naming the first tensor that differs, with both shapes).
     """
     config = dict(checkpoint["model_config"])
-    try:
-        model = build_model(**config)
-    except (TypeError, ValueError) as error:
-        raise CheckpointError(f"{str(path)!r} names a model colorlab cannot build ({config}): {error}") from None
+    _check_shapes(checkpoint["model"], config, Path(path))
+    model = build_model(**config)
     try:
         model.load_state_dict(checkpoint["model"], strict=True)
     except (RuntimeError, KeyError, TypeError) as error:
@@ -150,7 +204,7 @@ def load_checkpoint(path, map_location="cpu", *, architecture: str | None = None
     Args:
         path: a checkpoint written by :func:`colorlab.train.fit` (or its run folder), or a model file.
         map_location: where the tensors go (as in :func:`torch.load`); the model goes there too when it is a
-            device.
+            device (a name such as ``"cuda"`` or ``"auto"``, or a torch.device: :func:`colorlab.train.resolve_device`).
         architecture: if given (``"eccv16"``, ``"seed"``, ``"regression"``), the checkpoint must hold that model.
 
     Returns:
@@ -159,10 +213,13 @@ def load_checkpoint(path, map_location="cpu", *, architecture: str | None = None
 
     Raises:
         FileNotFoundError: no file at ``path``.
+        ValueError: ``map_location`` names no device, or one this machine does not have.
         CheckpointError: see :func:`read_checkpoint`; also a model other than ``architecture``, or weights that do
             not fit the model the file names.
     """
     path = checkpoint_file(path)
+    if isinstance(map_location, (str, torch.device)):
+        map_location = resolve_device(map_location, name="map_location")
     checkpoint = read_checkpoint(path, map_location)
     name = checkpoint["model_config"]["name"]
     if architecture is not None and name != architecture:

@@ -174,13 +174,16 @@ def holdout_spec(name: str, value) -> float | tuple[str, ...]:
 
 
 def device_spec(name: str, value) -> str:
+    """``value`` (a string or a torch.device) as a string when it names a device colorlab runs on: auto, cpu, cuda,
+    cuda:N or mps. The one rule for ``TrainConfig.device``, ``--device`` and the Python API's ``device``; whether
+    this machine has the device is :func:`colorlab.train.resolve_device`'s question."""
     if isinstance(value, torch.device):
         value = str(value)
     ok = isinstance(value, str) and (
-        value in ("auto", "cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit())
+        value in ("auto", "cpu", "cuda", "mps") or (value.startswith("cuda:") and value[5:].isdigit())
     )
     if not ok:
-        raise ValueError(f"{name} must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {value!r}")
+        raise ValueError(f"{name}: {value!r} is not a device; use auto, cpu, cuda, cuda:N or mps")
     return value
 
 

@@ -24,24 +24,38 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from .config import TrainConfig
+from .config import TrainConfig, device_spec
 
 #: A second SIGINT/SIGTERM this many seconds or more after the first stops at once, without a checkpoint; sooner,
 #: it is the same request delivered twice (a terminal's Ctrl-C reaches torchrun and its children alike).
 SECOND_SIGNAL_AFTER_S = 1.0
 
 
-def resolve_device(device: str = "auto", local_rank: int = 0) -> torch.device:
-    """``"auto"`` → ``cuda:<local_rank>`` when CUDA is available, else ``cpu``; ``"cuda"`` → ``cuda:<local_rank>``.
+def resolve_device(device: str | torch.device = "auto", local_rank: int = 0, *, name: str = "device") -> torch.device:
+    """The torch device that ``device`` names, checked against this machine.
 
-    Raises ``ValueError`` for a CUDA device on a machine without CUDA.
+    ``device`` is auto, cpu, cuda, cuda:N or mps (:func:`colorlab.train.config.device_spec`: the one rule), or such
+    a torch.device. ``"auto"`` → ``cuda:<local_rank>`` when CUDA is available, else ``cpu``; ``"cuda"`` →
+    ``cuda:<local_rank>``.
+
+    Raises:
+        ValueError: naming ``name`` (the argument or option, e.g. ``"--device"``): not a device, or a device this
+            machine does not have (CUDA or MPS unavailable, cuda:N beyond its GPUs).
     """
+    device = device_spec(name, device)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ValueError(f"device is {device!r} but CUDA is not available here; use device='cpu' or 'auto'")
-        return torch.device(f"cuda:{local_rank}") if device == "cuda" else torch.device(device)
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not count:
+            raise ValueError(f"{name} is {device!r}, but CUDA is not available here; use cpu or auto")
+        index = local_rank if device == "cuda" else int(device[5:])
+        if index >= count:
+            raise ValueError(f"{name} is {device!r}, but this machine has {count} CUDA device(s): use cuda:0 to "
+                             f"cuda:{count - 1}")
+        return torch.device("cuda", index)
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name} is 'mps', but MPS (Apple's GPU) is not available here; use cpu or auto")
     return torch.device(device)
 
 
