@@ -3,7 +3,7 @@
 The functions every chapter of the book uses are importable from here, e.g. ``colorlab.rgb_to_lab``.
 """
 
-from . import provenance
+from . import cost, provenance
 from .bins import AB_LIMIT, GRID_STEP, NUM_BINS, ab_bins, ab_gamut_mask, derive_ab_bins, gamut_ab_hull
 from .color import lab_to_rgb, rgb_to_lab
 from .colorize import colorize_rgb

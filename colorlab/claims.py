@@ -13,11 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from .evaluate import BOOTSTRAP_RESAMPLES, paired_difference
 from .metrics import bootstrap_ci
 
-__all__ = ["PAPER_TABLE1_AUC", "RAW_AUC_TOLERANCE", "Claim", "check_claims", "format_claims", "gap_change"]
+__all__ = ["PAPER_TABLE1_AUC", "RAW_AUC_TOLERANCE", "Claim", "check_claims", "format_claims", "gap_change",
+           "book_model_summary"]
 
 #: Table 1 of the paper: (raw, rebalanced) AuC in % on 10,000 ImageNet validation images. "l2" is their
 #: regression network, "class" the classification network trained without rebalancing (λ = 1), "full" the
@@ -158,3 +160,37 @@ def format_claims(claims: list[Claim]) -> str:
     lines = ["| claim in the paper | paper's number | ours | holds here? |", "|---|---|---|---|"]
     lines += [f"| {c.claim} | {c.paper} | {c.ours} | {'yes' if c.holds else '**no**'} |" for c in claims]
     return "\n".join(lines)
+
+
+def _side(lo: float, hi: float) -> str:
+    return "above" if lo > 0 else "below" if hi < 0 else "level with"
+
+
+def book_model_summary(model, evaluation: Mapping, card: str, n: int = BOOTSTRAP_RESAMPLES) -> str:
+    """What the book's classifier is and how it stands against gray and L2, in two sentences of Markdown.
+
+    Args:
+        model: the committed classifier (:func:`colorlab.load_pretrained`): its size and training come from its
+            configuration and the notes of its checkpoint.
+        evaluation: its committed evaluation (``load_evaluation("validation")``): the paired differences of
+            raw AuC against gray and of rebalanced AuC against L2, with 95% intervals, next to Table 1's.
+        card: the URL of its model card, linked from the text.
+    """
+    from .models import build_model, count_parameters
+
+    meta, config = model.checkpoint_meta, model.checkpoint_meta["train_config"]
+    with torch.device("meta"):
+        paper_size = count_parameters(build_model(model.config["name"], width=1.0))
+    gray = _points(evaluation, "class_annealed", "gray", "auc", n)
+    l2 = _points(evaluation, "class_annealed", "regression", "auc_rebal", n)
+    (full, full_rebal), (gray_paper, _), (_, l2_paper) = (PAPER_TABLE1_AUC[k] for k in ("full", "gray", "l2"))
+    return (
+        f"The book's classifier is small: {model.config['name'].upper()} at width {model.config['width']:g}, "
+        f"{count_parameters(model) / 1e6:.1f} M parameters against the paper's {paper_size / 1e6:.1f} M, "
+        f"trained for {meta['train_seconds'] / 60:.0f} minutes on a {config['device'].upper()} "
+        f"({meta['steps']:,} steps of {config['batch_size']} crops of {config['image_size']}²; its "
+        f"[model card]({card}) has the data and the recipe). On its {evaluation['n_images']} validation photos it "
+        f"is {_side(*gray[1:])} gray on raw AuC ({_interval(*gray, ' points')}) and {_side(*l2[1:])} L2 "
+        f"regression on rebalanced AuC ({_interval(*l2, ' points')}, paired 95% intervals), where the paper's "
+        f"full model is {full - gray_paper:+z.1f} and {full_rebal - l2_paper:+z.1f} points (Table 1)."
+    )

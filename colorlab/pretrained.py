@@ -46,6 +46,7 @@ __all__ = [
     "save_pretrained",
     "EVALUATIONS",
     "load_evaluation",
+    "model_card_url",
 ]
 
 #: File name of each committed model, looked up in :func:`model_search_dirs`.
@@ -196,3 +197,13 @@ def load_evaluation(name: str = "validation") -> dict:
             return json.loads(path.read_text(encoding="utf-8"))
     searched = ", ".join(str(d / "evaluations") for d in model_search_dirs())
     raise FileNotFoundError(f"no evaluation {name!r} ({name}.json) in {searched}")
+
+
+def model_card_url(kind: str = "classification") -> str:
+    """The web address of the model card of a committed model (``models/<kind>.md`` in the book's repository,
+    :func:`colorlab.provenance.repository_url`)."""
+    from .provenance import repository_url
+
+    _check_kind(kind)
+    card = Path(PRETRAINED_FILES[kind]).with_suffix(".md").name
+    return f"{repository_url().rstrip('/')}/blob/main/models/{card}"

@@ -23,6 +23,9 @@ ORIGINS = (PAPER, CODE, OURS)
 
 #: Folder of the profiles (``configs/`` beside the package in a clone of the repository).
 PROFILE_DIR = Path(__file__).resolve().parents[1] / "configs"
+#: The book's configuration (``_config.yml`` beside the package in a clone): the one file that names the
+#: repository.
+BOOK_CONFIG = Path(__file__).resolve().parents[1] / "_config.yml"
 
 
 class Source(NamedTuple):
@@ -79,6 +82,19 @@ def profile_path(name: str) -> Path:
             f"profile {name!r} not found at {path}: the profiles live in configs/ of the repository"
         )
     return path
+
+
+def repository_url(config: Path = BOOK_CONFIG) -> str:
+    """The URL of the book's repository, as the book's configuration names it (``repository: url:``).
+
+    Raises:
+        FileNotFoundError: colorlab does not run from a clone of the repository.
+    """
+    import yaml
+
+    if not Path(config).is_file():
+        raise FileNotFoundError(f"{config} not found: the book's configuration lives at the root of the repository")
+    return yaml.safe_load(Path(config).read_text(encoding="utf-8"))["repository"]["url"]
 
 
 def _text(value) -> str:

@@ -148,3 +148,34 @@ def test_gap_change_pairs_the_photos_of_two_evaluations():
         row["image"] += "-other"
     with pytest.raises(ValueError, match="share no photo"):
         gap_change(more, fewer, n=N)
+
+
+def test_the_book_model_summary_states_its_size_training_and_standing():
+    from colorlab import count_parameters, load_pretrained
+    from colorlab.claims import book_model_summary
+    from colorlab.pretrained import load_evaluation
+
+    model, evaluation = load_pretrained("classification"), load_evaluation("validation")
+    text = book_model_summary(model, evaluation, "https://example.org/card", n=N)
+    meta = model.checkpoint_meta
+    assert f"{count_parameters(model) / 1e6:.1f} M parameters against the paper's 32.2 M" in text
+    assert f"{meta['train_seconds'] / 60:.0f} minutes" in text and f"{meta['steps']:,} steps" in text
+    assert "[model card](https://example.org/card)" in text
+    assert f"On its {evaluation['n_images']} validation photos" in text
+    assert raw_auc_about_gray(evaluation, n=N).ours in text
+    assert beats_l2_on_rebalanced_auc(evaluation, n=N).ours in text
+    assert "full model is +0.4 and +2.9 points" in text
+
+
+def test_the_book_model_summary_says_where_the_model_stands():
+    from colorlab import load_pretrained
+    from colorlab.claims import book_model_summary
+
+    model, result = load_pretrained("classification"), good_result()
+    result["n_images"] = 12
+    text = book_model_summary(model, result, "card", n=N)
+    assert "below gray on raw AuC" in text and "above L2 regression on rebalanced AuC" in text
+    gray = {r["image"]: r["auc"] for r in result["images"] if r["method"] == "gray"}
+    for i, row in enumerate(r for r in result["images"] if r["method"] == "class_annealed"):
+        row["auc"] = gray[row["image"]] + (0.01 if i % 2 else -0.01)  # no difference on average
+    assert "level with gray on raw AuC" in book_model_summary(model, result, "card", n=N)

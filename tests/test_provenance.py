@@ -38,3 +38,22 @@ def test_the_table_marks_what_differs_from_the_profile():
 def test_a_missing_profile_is_named():
     with pytest.raises(FileNotFoundError, match="profile 'nope' not found"):
         provenance.profile_path("nope")
+
+
+def test_the_repository_url_comes_from_the_book_configuration(tmp_path):
+    config = tmp_path / "_config.yml"
+    config.write_text("title: x\nrepository:\n  url: https://example.org/owner/book\n")
+    assert provenance.repository_url(config) == "https://example.org/owner/book"
+    with pytest.raises(FileNotFoundError, match="root of the repository"):
+        provenance.repository_url(tmp_path / "missing.yml")
+
+
+def test_model_cards_are_linked_in_the_repository():
+    from colorlab.pretrained import model_card_url
+
+    base = provenance.repository_url()
+    assert model_card_url() == f"{base}/blob/main/models/classification.md"
+    assert model_card_url("regression") == f"{base}/blob/main/models/regression.md"
+    assert (provenance.BOOK_CONFIG.parent / "models" / "classification.md").is_file()
+    with pytest.raises(ValueError):
+        model_card_url("colour")

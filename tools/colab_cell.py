@@ -20,7 +20,6 @@ import json
 import sys
 from pathlib import Path
 
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TAG = "remove-input"
@@ -29,7 +28,9 @@ MARK = "# On Colab only"
 
 def repository_url(config: Path = ROOT / "_config.yml") -> str:
     """The repository URL of the book's configuration (``repository: url:``)."""
-    return yaml.safe_load(config.read_text())["repository"]["url"]
+    from colorlab.provenance import repository_url as from_config
+
+    return from_config(config)
 
 
 def cell_source(url: str) -> str:
