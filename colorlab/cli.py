@@ -389,11 +389,49 @@ def _export_onnx(args) -> int:
 
 
 # ----------------------------------------------------------------------------------------------------------
+# import-weights
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _add_import_weights(subparsers) -> None:
+    from .authors import AUTHORS_FILE, AUTHORS_URL
+
+    parser = subparsers.add_parser(
+        "import-weights",
+        help="turn the authors' released ECCV16 weights into a colorlab model file",
+        description=(
+            f"Read the authors' PyTorch ECCV16 weights ({AUTHORS_FILE}, published by Zhang, Isola & Efros with "
+            f"their repository richzhang/colorization at {AUTHORS_URL}), check every name and shape, and write "
+            "them as a colorlab checkpoint of ECCV16 at width 1: --checkpoint of colorize and evaluate, "
+            "colorlab.load_model in Python. Decode at T = 1 to reproduce the authors' PyTorch demo."
+        ),
+    )
+    parser.add_argument("path", metavar="PATH", help=f"the authors' weights ({AUTHORS_FILE})")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.pt", help="the colorlab checkpoint to write")
+    parser.add_argument("--half", action="store_true",
+                        help="store float16 weights, as the book's model files do (65 MB instead of 130 MB)")
+    parser.set_defaults(handler=_import_weights)
+
+
+def _import_weights(args) -> int:
+    from .authors import AUTHORS_T, import_authors_weights
+
+    report = import_authors_weights(args.path, args.output, half=args.half)
+    size = report["output"].stat().st_size / 1e6
+    release = "the released file" if report["released"] else "not the released file's SHA-256"
+    scale = "" if abs(report["ab_scale"] - 1) < 1e-3 else (
+        f"; model_out is the bin centres × {report['ab_scale']:.4g}: the authors' ab are that many times colorlab's")
+    print(f"colorlab import-weights: wrote {report['output']} ({size:.1f} MB, ECCV16 width 1, {report['tensors']} "
+          f"tensors read, {release}{scale}); decode at T = {AUTHORS_T:g} for the authors' demo")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------------
 # The program
 # ----------------------------------------------------------------------------------------------------------
 
 #: Functions that each add one subcommand to the parser, in the order ``--help`` lists them.
-COMMANDS = [_add_colorize, _add_train, _add_prepare, _add_evaluate, _add_bins, _add_export_onnx]
+COMMANDS = [_add_colorize, _add_train, _add_prepare, _add_evaluate, _add_bins, _add_export_onnx, _add_import_weights]
 
 
 def build_parser() -> argparse.ArgumentParser:
