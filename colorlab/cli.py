@@ -258,6 +258,9 @@ def _add_evaluate(subparsers) -> None:
     parser.add_argument("--checkpoint", metavar="PATH", help="classification model (default: the committed one)")
     parser.add_argument("--regression-checkpoint", metavar="PATH",
                         help="regression model (default: the committed one)")
+    parser.add_argument("--authors-checkpoint", metavar="PATH",
+                        help="the authors' weights imported by `colorlab import-weights`: adds the methods "
+                             "authors_mean (T = 1, their demo) and authors_annealed (at --temperature)")
     parser.add_argument("--json", metavar="OUT.json", help="write the full results, per image too, as JSON")
     parser.add_argument("--size", type=_positive_int, default=EVAL_SIZE,
                         help=f"side of the evaluated square in pixels (default: {EVAL_SIZE})")
@@ -288,10 +291,15 @@ def _evaluate(args) -> int:
             raise type(error)(f"--json: {error}") from error
     classifier = _load_for_cli(args.checkpoint, "classification", args.device)
     regressor = _load_for_cli(args.regression_checkpoint, "regression", args.device)
+    authors = None
+    if args.authors_checkpoint is not None:
+        authors = _load_for_cli(args.authors_checkpoint, "classification", args.device)
     result = _reporting_warnings("evaluate", evaluate_folder, args.folder, classifier, regressor, size=args.size,
-                                 T=args.temperature, limit=args.limit, progress=True)
+                                 T=args.temperature, limit=args.limit, progress=True, authors=authors)
     result["checkpoints"] = {"classification": args.checkpoint or "committed",
                              "regression": args.regression_checkpoint or "committed"}
+    if authors is not None:
+        result["checkpoints"]["authors"] = args.authors_checkpoint
     print(format_table(result))
     if result["skipped"]:
         print(f"skipped {len(result['skipped'])} file(s): "

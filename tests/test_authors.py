@@ -9,16 +9,18 @@ upsampling ×4 and ab × 110, with L entering as (L − 50) / 100 (``base_color.
 
 from __future__ import annotations
 
+import json
 import pathlib
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 
 import colorlab
-from colorlab import authors, cli
+from colorlab import authors, cli, evaluate, pretrained
 from colorlab.pretrained import CheckpointError, load_model
 
 #: The authors' 313 bin centres (their resources/pts_in_hull.npy, see tests/data/README.md).
@@ -236,3 +238,52 @@ def test_cli_refusals(tmp_path, small_state, capsys, change, message):
     err = capsys.readouterr().err.strip()
     assert err.startswith("colorlab import-weights: error: ") and message in err and "\n" not in err
     assert not (tmp_path / "m.pt").exists()
+
+
+# ------------------------------------------------------------------------------------------ evaluate, beside
+
+
+def test_predict_methods_decodes_the_authors_model_as_their_demo_and_annealed(imported):
+    model = load_model(imported[0])
+    l = colorlab.rgb_to_lab(colorlab.to_tensor(colorlab.sample_photo("chelsea")[:32, :48].copy()))[:, :1].float()
+    out = evaluate.predict_methods(l, None, None, T=0.38, methods=evaluate.AUTHORS_METHODS, authors=model)
+    assert list(out) == ["authors_mean", "authors_annealed"]
+    torch.testing.assert_close(out["authors_mean"], model.colorize(l, T=1.0, size=None))
+    torch.testing.assert_close(out["authors_annealed"], model.colorize(l, T=0.38, size=None))
+    assert not torch.allclose(out["authors_mean"], out["authors_annealed"])
+
+
+@pytest.fixture
+def book_models(tmp_path, monkeypatch):
+    """Stand-ins for the committed models, found by the default search."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    torch.manual_seed(0)
+    for kind, name in (("classification", "eccv16"), ("regression", "regression")):
+        colorlab.save_pretrained(colorlab.build_model(name, 0.0625), folder / pretrained.PRETRAINED_FILES[kind])
+    monkeypatch.setattr(pretrained, "model_search_dirs", lambda: [folder])
+    return folder
+
+
+def test_cli_evaluate_adds_the_authors_rows(tmp_path, imported, book_models, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(colorlab.sample_photo("chelsea")[:60, :90].copy()).save(photos / "cat.png")
+    out = tmp_path / "result.json"
+    argv = ["evaluate", photos, "--size", 32, "--device", "cpu", "--authors-checkpoint", imported[0], "--json", out]
+    assert cli.main([str(a) for a in argv]) == 0
+    table = capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert list(result["methods"]) == [*evaluate.METHODS, *evaluate.AUTHORS_METHODS]
+    assert "authors_mean" in table and "authors_annealed" in table
+    assert result["checkpoints"]["authors"] == str(imported[0])
+
+
+def test_cli_evaluate_refuses_a_regression_model_as_the_authors(tmp_path, book_models, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(colorlab.sample_photo("chelsea")[:60, :90].copy()).save(photos / "cat.png")
+    argv = ["evaluate", str(photos), "--authors-checkpoint", str(book_models / "regression.pt")]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("colorlab evaluate: error: ") and "classification model is needed" in err
