@@ -6,15 +6,16 @@ line 104, commit 4bda68f). :func:`import_authors_weights` turns that file into a
 of :func:`colorlab.save_pretrained`, read by :func:`colorlab.load_model` and ``load_pretrained(checkpoint=...)``)
 of :class:`colorlab.models.ECCV16` at width 1.
 
-Their layout (``colorizers/eccv16.py``, lines 13–85): eight ``nn.Sequential`` blocks ``model1`` … ``model8`` whose
-children are numbered as colorlab's ``blocks.conv1`` … ``blocks.conv8`` are — convolutions at even indices, each
-followed by a ReLU, BatchNorm last in ``model1``–``model7`` (index 4 in the two-convolution blocks, 6 in the
-others) — except that ``model8`` also holds the 313-way 1×1 convolution at index 6 (colorlab's ``blocks.out``).
-Then ``model_out``, a 1×1 convolution 313 → 2 without bias (weight 2 × 313 × 1 × 1) applied to the softmax, whose
-output is upsampled ×4 (bilinear) and multiplied by 110 (``unnormalize_ab``, ``base_color.py`` line 23). Its weight
-is the decoding by the bin centres, which colorlab keeps as a fixed table: the importer checks that it is the
-313 centres in colorlab's order (the order of the authors' ``pts_in_hull.npy``) up to a scale, and drops it. L
-enters as (L − 50) / 100 (``normalize_l``, ``base_color.py`` lines 9–14), as in colorlab.
+Their layout (``colorizers/eccv16.py``, lines 13–85): eight ``nn.Sequential`` blocks ``model1`` … ``model8``,
+numbered child by child as colorlab's ``blocks.conv1`` … ``blocks.conv8``: convolutions at even indices, each
+followed by a ReLU, and BatchNorm last in ``model1``–``model7`` (index 4 in the blocks of two convolutions, 6 in
+those of three). So ``modelK.i`` is colorlab's ``blocks.convK.i``, except that ``model8`` also holds the 313-way 1×1
+convolution, at index 6 (line 72), which is colorlab's ``blocks.out``. Then ``model_out``, a 1×1 convolution 313 → 2
+without bias (weight 2 × 313 × 1 × 1) applied to the softmax, whose output is upsampled ×4 (bilinear) and multiplied
+by 110 (``unnormalize_ab``, ``base_color.py`` line 23). Its weight is the decoding by the bin centres, which
+colorlab keeps as a fixed table: the importer checks that it is the 313 centres in colorlab's order (the order of
+the authors' ``pts_in_hull.npy``) up to a scale, and drops it. L enters as (L − 50) / 100 (``normalize_l``,
+``base_color.py`` lines 9–14), as in colorlab.
 
 The temperature. Their forward pass (``eccv16.py`` lines 83 and 96) applies a plain ``nn.Softmax`` to ``model8``'s
 output and takes the expectation over the bins with ``model_out``: the mean of the distribution, T = 1, with no
@@ -22,10 +23,10 @@ annealing. Their Caffe deploy network (``models/colorization_deploy_v2.prototxt`
 convolution's output by 2.606 (Scale layer ``conv8_313_rh``) before the softmax, i.e. T = 1/2.606 ≈ 0.384
 (:data:`colorlab.T_DEPLOY`). Neither their PyTorch code nor the prototxt says whether the PyTorch weights fold that
 2.606 into ``model8.6``; only the released file (compared with the Caffe one) could, and no layer of their PyTorch
-network carries it. So: the imported model decoded at :data:`AUTHORS_T` = 1 reproduces their PyTorch demo
-exactly (whatever the weights hold); whether that is also the Caffe demo's annealed mean cannot be read off the
-PyTorch file alone. A scale folded into ``model_out`` instead (it would multiply every ab) is detected and
-reported as ``ab_scale``.
+network carries it. So: the imported model decoded at :data:`AUTHORS_T` = 1 reproduces their PyTorch demo exactly
+(whatever the weights hold); whether that is also the Caffe demo's annealed mean cannot be read off the PyTorch file
+alone. A scale folded into ``model_out`` instead (it would multiply every ab) is detected and reported as
+``ab_scale``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ __all__ = [
     "AUTHORS_URL",
     "AUTHORS_FILE",
     "AUTHORS_T",
+    "HOW_TO_IMPORT",
     "authors_layout",
     "import_authors_weights",
 ]
@@ -55,6 +57,10 @@ AUTHORS_URL = "https://colorizers.s3.us-east-2.amazonaws.com/colorization_releas
 AUTHORS_FILE = "colorization_release_v2-9b330a0b.pth"
 #: Temperature that reproduces the authors' PyTorch demo: a plain softmax, then the mean (``eccv16.py`` line 96).
 AUTHORS_T = 1.0
+#: One line on getting and importing the weights, for the chapters that show them when given.
+HOW_TO_IMPORT = (f"The authors' weights: download {AUTHORS_URL}, run `colorlab import-weights {AUTHORS_FILE} -o "
+                 "authors-eccv16.pt` and set authors_weights = \"authors-eccv16.pt\" (papermill: -p authors_weights "
+                 "authors-eccv16.pt)")
 #: The authors' decoding layer (not part of colorlab's model) and its shape.
 _DECODER, _DECODER_SHAPE = "model_out.weight", (2, NUM_BINS, 1, 1)
 #: Largest deviation of ``model_out.weight`` from scaled bin centres, relative to the largest centre.

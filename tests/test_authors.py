@@ -64,7 +64,8 @@ def authors_network() -> nn.Module:
 
 
 def authors_forward(net: nn.Module, l: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Their forward pass, in eval mode: L (B, 1, H, W) in [0, 100] → (softmax (B, 313, H/4, W/4), ab (B, 2, H, W))."""
+    """Their forward pass, in eval mode: L (B, 1, H, W) in [0, 100] → softmax (B, 313, H/4, W/4) and
+    ab (B, 2, H, W)."""
     x = (l - 50.0) / 100.0
     for k in range(1, 9):
         x = getattr(net, f"model{k}")(x)
@@ -75,8 +76,8 @@ def authors_forward(net: nn.Module, l: torch.Tensor) -> tuple[torch.Tensor, torc
 
 def authors_state_dict(seed: int = 0, decoder_scale: float = 1.0) -> dict[str, torch.Tensor]:
     """A state dict in the authors' layout with random weights: convolutions N(0, 1/fan-in) (the 313-way one 30
-    times larger), biases and BatchNorm affine small, running means small, running variances in [0.5, 1.5]; ``model_out`` the authors' bin
-    centres (tests/data/pts_in_hull.npy) / 110, times ``decoder_scale``."""
+    times larger), biases and BatchNorm affine small, running means small, running variances in [0.5, 1.5];
+    ``model_out`` the authors' bin centres (tests/data/pts_in_hull.npy) / 110, times ``decoder_scale``."""
     torch.manual_seed(seed)
     net = authors_network().eval()
     with torch.no_grad():
