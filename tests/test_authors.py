@@ -152,6 +152,7 @@ def test_imported_model_matches_the_authors_forward_pass(authors_file, imported)
     assert report["ab_scale"] == pytest.approx(1.0, abs=1e-6)
     assert report["tensors"] == 82 and report["released"] is False
     assert model.checkpoint_meta["decode_T"] == 1.0 and model.checkpoint_meta["url"] == authors.AUTHORS_URL
+    assert colorlab.load_pretrained(checkpoint=out).config == model.config
 
 
 def test_missing_batchnorm_counters_are_accepted(tmp_path, small_state):
@@ -208,6 +209,19 @@ def test_a_file_that_is_not_a_torch_file_is_refused(tmp_path):
     (tmp_path / "bad.pth").write_text("not a checkpoint\n")
     with pytest.raises(CheckpointError, match="is not a readable PyTorch checkpoint"):
         authors.import_authors_weights(tmp_path / "bad.pth", tmp_path / "out.pt")
+
+
+def test_python_objects_are_refused_by_weights_only_loading(tmp_path):
+    torch.save({"model1.0.weight": pathlib.Path("x")}, tmp_path / "pickled.pth")
+    with pytest.raises(CheckpointError, match="weights_only loading refuses"):
+        authors.import_authors_weights(tmp_path / "pickled.pth", tmp_path / "out.pt")
+
+
+def test_half_stores_float16(tmp_path, small_state):
+    torch.save(small_state, tmp_path / "w.pth")
+    authors.import_authors_weights(tmp_path / "w.pth", tmp_path / "half.pt", half=True)
+    stored = torch.load(tmp_path / "half.pt", weights_only=True)["model"]
+    assert stored["blocks.out.weight"].dtype == torch.float16
 
 
 def test_a_colorlab_checkpoint_is_refused(tmp_path):
