@@ -410,8 +410,8 @@ def _add_import_weights(subparsers) -> None:
         description=(
             f"Read the authors' PyTorch ECCV16 weights ({AUTHORS_FILE}, published by Zhang, Isola & Efros with "
             f"their repository richzhang/colorization at {AUTHORS_URL}), check every name and shape, and write "
-            "them as a colorlab checkpoint of ECCV16 at width 1: --checkpoint of colorize and evaluate, "
-            "colorlab.load_model in Python. Decode at T = 1 to reproduce the authors' PyTorch demo."
+            "them as a colorlab checkpoint of ECCV16 at width 1: --checkpoint of colorize, --authors-checkpoint "
+            "of evaluate, colorlab.load_model in Python. Decode at T = 1 to reproduce the authors' PyTorch demo."
         ),
     )
     parser.add_argument("path", metavar="PATH", help=f"the authors' weights ({AUTHORS_FILE})")
