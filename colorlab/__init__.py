@@ -4,6 +4,7 @@ The functions every chapter of the book uses are importable from here, e.g. ``co
 """
 
 from . import cost, provenance
+from .authors import AUTHORS_T, AUTHORS_URL, import_authors_weights
 from .bins import AB_LIMIT, GRID_STEP, NUM_BINS, ab_bins, ab_gamut_mask, derive_ab_bins, gamut_ab_hull
 from .color import lab_to_rgb, rgb_to_lab
 from .colorize import colorize_rgb

@@ -306,6 +306,9 @@ def _add_evaluate(subparsers) -> None:
     parser.add_argument("--checkpoint", metavar="PATH", help="classification model (default: the committed one)")
     parser.add_argument("--regression-checkpoint", metavar="PATH",
                         help="regression model (default: the committed one)")
+    parser.add_argument("--authors-checkpoint", metavar="PATH",
+                        help="the authors' weights imported by `colorlab import-weights`: adds the methods "
+                             "authors_mean (T = 1, their demo) and authors_annealed (at --temperature)")
     parser.add_argument("--json", metavar="OUT.json", help="write the full results, per image too, as JSON")
     parser.add_argument("--size", type=_bounded_int(MAX_SIZE), default=EVAL_SIZE,
                         help=f"side of the evaluated square in pixels, at most {MAX_SIZE} (default: {EVAL_SIZE})")
@@ -343,10 +346,16 @@ def _evaluate(args) -> int:
         _check_json_target(args.json)
     classifier = _load_for_cli(args.checkpoint, "classification", args.device)
     regressor = _load_for_cli(args.regression_checkpoint, "regression", args.device)
+    authors = None
+    if args.authors_checkpoint is not None:
+        authors = _load_for_cli(args.authors_checkpoint, "classification", args.device)
     result = _reporting_warnings("evaluate", evaluate_folder, args.folder, classifier, regressor, size=args.size,
-                                 T=args.temperature, limit=args.limit, progress=True, max_pixels=args.max_pixels)
+                                 T=args.temperature, limit=args.limit, progress=True, max_pixels=args.max_pixels,
+                                 authors=authors)
     result["checkpoints"] = {"classification": args.checkpoint or "committed",
                              "regression": args.regression_checkpoint or "committed"}
+    if authors is not None:
+        result["checkpoints"]["authors"] = args.authors_checkpoint
     print(format_table(result))
     if result["skipped"]:
         print(f"skipped {len(result['skipped'])} file(s): "
@@ -444,11 +453,49 @@ def _export_onnx(args) -> int:
 
 
 # ----------------------------------------------------------------------------------------------------------
+# import-weights
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _add_import_weights(subparsers) -> None:
+    from .authors import AUTHORS_FILE, AUTHORS_URL
+
+    parser = subparsers.add_parser(
+        "import-weights",
+        help="turn the authors' released ECCV16 weights into a colorlab model file",
+        description=(
+            f"Read the authors' PyTorch ECCV16 weights ({AUTHORS_FILE}, published by Zhang, Isola & Efros with "
+            f"their repository richzhang/colorization at {AUTHORS_URL}), check every name and shape, and write "
+            "them as a colorlab checkpoint of ECCV16 at width 1: --checkpoint of colorize, --authors-checkpoint "
+            "of evaluate, colorlab.load_model in Python. Decode at T = 1 to reproduce the authors' PyTorch demo."
+        ),
+    )
+    parser.add_argument("path", metavar="PATH", help=f"the authors' weights ({AUTHORS_FILE})")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.pt", help="the colorlab checkpoint to write")
+    parser.add_argument("--half", action="store_true",
+                        help="store float16 weights, as the book's model files do (65 MB instead of 130 MB)")
+    parser.set_defaults(handler=_import_weights)
+
+
+def _import_weights(args) -> int:
+    from .authors import AUTHORS_T, import_authors_weights
+
+    report = import_authors_weights(args.path, args.output, half=args.half)
+    size = report["output"].stat().st_size / 1e6
+    release = "the released file" if report["released"] else "not the released file's SHA-256"
+    scale = "" if abs(report["ab_scale"] - 1) < 1e-3 else (
+        f"; model_out is the bin centres × {report['ab_scale']:.4g}: the authors' ab are that many times colorlab's")
+    print(f"colorlab import-weights: wrote {report['output']} ({size:.1f} MB, ECCV16 width 1, {report['tensors']} "
+          f"tensors read, {release}{scale}); decode at T = {AUTHORS_T:g} for the authors' demo")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------------------
 # The program
 # ----------------------------------------------------------------------------------------------------------
 
 #: Functions that each add one subcommand to the parser, in the order ``--help`` lists them.
-COMMANDS = [_add_colorize, _add_train, _add_prepare, _add_evaluate, _add_bins, _add_export_onnx]
+COMMANDS = [_add_colorize, _add_train, _add_prepare, _add_evaluate, _add_bins, _add_export_onnx, _add_import_weights]
 
 
 def build_parser() -> argparse.ArgumentParser:

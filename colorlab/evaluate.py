@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from . import metrics
 from ._atomic import atomic_write
+from .authors import AUTHORS_T
 from .color import lab_to_rgb, rgb_to_lab
 from .data import MAX_PIXELS, SkippedImageWarning
 from .decode import T_ANNEALED
@@ -40,6 +41,7 @@ from .models import ColorizationNet, normalize_l
 
 __all__ = [
     "METHODS",
+    "AUTHORS_METHODS",
     "METRICS",
     "EVAL_SIZE",
     "GRAY_AB_LIMIT",
@@ -58,6 +60,9 @@ __all__ = [
 
 #: The methods compared, in table order.
 METHODS = ("gray", "regression", "class_mode", "class_mean", "class_annealed")
+#: With the authors' weights (``authors``, imported by :func:`colorlab.authors.import_authors_weights`): decoded as
+#: their demo does (T = 1, :data:`colorlab.authors.AUTHORS_T`) and with the annealed mean at T, after METHODS.
+AUTHORS_METHODS = ("authors_mean", "authors_annealed")
 #: The per-image scores, in table order (keys of the JSON).
 METRICS = ("auc", "auc_rebal", "psnr", "ssim", "colorfulness")
 #: Side of the square the photos are evaluated at (the authors' demo predicts at 256²).
@@ -115,10 +120,12 @@ def _check_model(model, name: str, kind: str) -> None:
 
 
 def predict_methods(l: torch.Tensor, classifier: ColorizationNet | None, regressor: ColorizationNet | None,
-                    T: float = T_ANNEALED, methods: Iterable[str] = METHODS) -> dict[str, torch.Tensor]:
+                    T: float = T_ANNEALED, methods: Iterable[str] = METHODS,
+                    authors: ColorizationNet | None = None) -> dict[str, torch.Tensor]:
     """ab of every method for lightness ``l``: (1, 1, H, W) in [0, 100] → {method: (1, 2, H, W) float32 on CPU}.
 
-    The classifier runs once; its logits are decoded three ways (mode; mean, T = 1; annealed mean at ``T``).
+    The classifier runs once; its logits are decoded three ways (mode; mean, T = 1; annealed mean at ``T``). The
+    ``authors`` model (needed by :data:`AUTHORS_METHODS`) runs once too, decoded at T = 1 and at ``T``.
     """
     methods = tuple(methods)
     out: dict[str, torch.Tensor] = {}
@@ -133,6 +140,11 @@ def predict_methods(l: torch.Tensor, classifier: ColorizationNet | None, regress
         logits = _forward(classifier, l)
         for m in wanted:
             out[m] = _full_size(classifier.output_to_ab(logits, **decodings[m]), shape).cpu()
+    authored = {"authors_mean": AUTHORS_T, "authors_annealed": T}
+    if any(m in methods for m in authored):
+        logits = _forward(authors, l)
+        out.update({m: _full_size(authors.output_to_ab(logits, t), shape).cpu() for m, t in authored.items()
+                    if m in methods})
     return {m: out[m] for m in methods}
 
 
@@ -179,6 +191,7 @@ def evaluate_images(
     bootstrap: int = BOOTSTRAP_RESAMPLES,
     progress: bool = False,
     total: int | None = None,
+    authors: ColorizationNet | None = None,
 ) -> dict:
     """Score every method on every photo and summarise over the set.
 
@@ -194,6 +207,8 @@ def evaluate_images(
         bootstrap: number of bootstrap resamples of the intervals.
         progress: show a tqdm progress bar on stderr when it is a terminal.
         total: the number of images, for the progress bar, when ``images`` has no length.
+        authors: the authors' weights as a colorlab model (``colorlab import-weights``), needed by
+            :data:`AUTHORS_METHODS` (which the default includes when it is given).
 
     Returns:
         A JSON-ready dict: ``n_images``; ``methods`` → method → metric → ``{"mean", "ci95": [lo, hi]}`` (``ci95``
@@ -210,7 +225,7 @@ def evaluate_images(
     """
     from .data import NoImagesError
 
-    methods = _chosen_methods(methods, classifier, regressor, T)
+    methods = _chosen_methods(methods, classifier, regressor, T, authors)
     pairs = images.items() if isinstance(images, Mapping) else images
     if progress:
         from tqdm.auto import tqdm
@@ -230,7 +245,7 @@ def evaluate_images(
             continue
         names.append(str(name))
         truth_colorfulness.append(metrics.colorfulness(gt))
-        scored = _score_image(str(name), gt, lab, true_ab, classifier, regressor, T, methods, prior)
+        scored = _score_image(str(name), gt, lab, true_ab, classifier, regressor, T, methods, prior, authors)
         for row, curve in scored:
             rows.append(row)
             curves[row["method"]].append(curve)
@@ -252,34 +267,37 @@ def evaluate_images(
     }
 
 
-def _chosen_methods(methods, classifier, regressor, T) -> tuple[str, ...]:
+def _chosen_methods(methods, classifier, regressor, T, authors=None) -> tuple[str, ...]:
     """The methods to evaluate (default: all whose model is given), checked with their models and T."""
     if methods is None:
         methods = [m for m in METHODS
                    if (m != "regression" or regressor is not None) and (not m.startswith("class") or classifier is not None)]
+        methods += list(AUTHORS_METHODS) if authors is not None else []
     methods = tuple(methods)
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = [m for m in methods if m not in METHODS + AUTHORS_METHODS]
     if unknown:
-        raise ValueError(f"methods must be among {', '.join(METHODS)}; got {', '.join(unknown)}")
+        raise ValueError(f"methods must be among {', '.join(METHODS + AUTHORS_METHODS)}; got {', '.join(unknown)}")
     if not methods:
         raise ValueError("methods: nothing to evaluate")
     if "regression" in methods:
         _check_model(regressor, "regressor", "ab")
     if any(m.startswith("class") for m in methods):
         _check_model(classifier, "classifier", "logits")
+    if any(m in AUTHORS_METHODS for m in methods):
+        _check_model(authors, "authors", "logits")
     if not (isinstance(T, (int, float)) and math.isfinite(T) and T > 0):
         raise ValueError(f"T must be a positive temperature (0.38 in the paper); got {T!r}")
     return methods
 
 
 def _score_image(name: str, gt: np.ndarray, lab: torch.Tensor, true_ab: np.ndarray, classifier, regressor,
-                 T: float, methods: tuple[str, ...], prior) -> list[tuple[dict, np.ndarray]]:
+                 T: float, methods: tuple[str, ...], prior, authors=None) -> list[tuple[dict, np.ndarray]]:
     """One photo's row of metrics and raw-accuracy curve per method (``gt`` its uint8 crop, ``lab`` and
     ``true_ab`` from :func:`_truth`)."""
     l = lab[:, :1]
     weights = metrics.rebalanced_pixel_weights(true_ab, prior)
     scored = []
-    for method, ab in predict_methods(l.float(), classifier, regressor, T, methods).items():
+    for method, ab in predict_methods(l.float(), classifier, regressor, T, methods, authors).items():
         pred_ab = ab[0].double().numpy()
         pred_rgb = _rgb_uint8(l, ab)
         curve = metrics.accuracy_curve(pred_ab, true_ab)
@@ -364,13 +382,15 @@ def evaluate_folder(
     bootstrap: int = BOOTSTRAP_RESAMPLES,
     progress: bool = False,
     max_pixels: int | None = MAX_PIXELS,
+    authors: ColorizationNet | None = None,
 ) -> dict:
     """:func:`evaluate_images` over the photos of a folder (recursive, sorted by path; the first ``limit``).
 
     ``classifier`` and ``regressor`` default to the committed models (:func:`colorlab.load_pretrained`) on
-    ``device``. Files that cannot be read, photos over ``max_pixels`` and unsupported formats are skipped with a
-    warning (:func:`read_folder`) and listed in the result's ``skipped`` before the gray photos; the result's
-    ``n_unreadable`` counts them (gray photos are left out by the protocol, not counted there).
+    ``device``; ``authors`` (the authors' weights, imported) adds :data:`AUTHORS_METHODS`. Files that cannot be
+    read, photos over ``max_pixels`` and unsupported formats are skipped with a warning (:func:`read_folder`)
+    and listed in the result's ``skipped`` before the gray photos; the result's ``n_unreadable`` counts them
+    (gray photos are left out by the protocol, not counted there).
     """
     from .pretrained import load_pretrained
 
@@ -383,7 +403,7 @@ def evaluate_folder(
     unreadable: list[dict] = []
     total = len(list_images(folder)) if limit is None else min(limit, len(list_images(folder)))
     result = evaluate_images(read_folder(folder, limit, unreadable, max_pixels), classifier, regressor, size=size,
-                             T=T, bootstrap=bootstrap, progress=progress, total=total)
+                             T=T, bootstrap=bootstrap, progress=progress, total=total, authors=authors)
     result["skipped"] = unreadable + result["skipped"]
     result["n_unreadable"] = len(unreadable)
     result["folder"] = str(folder)
