@@ -207,7 +207,8 @@ def test_not_finite_weights_are_refused(tmp_path, small_state):
 
 def test_a_file_that_is_not_a_torch_file_is_refused(tmp_path):
     (tmp_path / "bad.pth").write_text("not a checkpoint\n")
-    with pytest.raises(CheckpointError, match="is not a readable PyTorch checkpoint"):
+    with pytest.raises(CheckpointError, match="is not the authors' PyTorch weights .not a readable PyTorch "
+                                              "checkpoint.*; give colorization_release_v2-9b330a0b.pth from https"):
         authors.import_authors_weights(tmp_path / "bad.pth", tmp_path / "out.pt")
 
 
@@ -241,7 +242,7 @@ def test_cli_imports(tmp_path, small_state, capsys):
 @pytest.mark.parametrize("change, message", [
     (lambda s: {k: v for k, v in s.items() if k != "model1.4.running_var"}, "misses key(s) model1.4.running_var"),
     (lambda s: {**s, "model1.0.weight": torch.zeros(64, 1, 5, 5)}, "model1.0.weight has shape (64, 1, 5, 5)"),
-    (None, "is not a readable PyTorch checkpoint"),
+    (None, "is not the authors' PyTorch weights (not a readable PyTorch checkpoint"),
 ])
 def test_cli_refusals(tmp_path, small_state, capsys, change, message):
     bad = tmp_path / "bad.pth"

@@ -68,13 +68,20 @@ def checkpoint_file(path: str | os.PathLike) -> Path:
 _PYTORCH_HEADERS = (b"PK\x03\x04", b"\x80")
 
 
-def _load(path: Path, map_location) -> Any:
+#: What :func:`_load` says a file should have been, and how to get one, when it is not a PyTorch file at all.
+_COLORLAB_FILE = ("a colorlab model or checkpoint", "give a checkpoint.pt of colorlab train, a model file of "
+                  "save_pretrained, or a run folder")
+
+
+def _load(path: Path, map_location, expected: tuple[str, str] = _COLORLAB_FILE) -> Any:
+    """``torch.load(path, weights_only=True)``, every failure a :class:`CheckpointError`; ``expected`` is
+    (what the file should be, how to get one) for the message about a file that is not a PyTorch file."""
     with path.open("rb") as f:
         head = f.read(8)
     if not head.startswith(_PYTORCH_HEADERS):
-        raise CheckpointError(f"{str(path)!r} is not a colorlab model or checkpoint (not a readable PyTorch checkpoint:"
-                              f" it begins with {head!r}, not a zip or pickle header); give a checkpoint.pt of "
-                              "colorlab train, a model file of save_pretrained, or a run folder")
+        what, hint = expected
+        raise CheckpointError(f"{str(path)!r} is not {what} (not a readable PyTorch checkpoint: it begins with "
+                              f"{head!r}, not a zip or pickle header); {hint}")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # torch raises many kinds for a damaged or foreign file
