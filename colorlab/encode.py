@@ -128,7 +128,7 @@ def _check_k_sigma(k: int, sigma: float) -> None:
 
 
 def soft_encode_sparse(
-    ab: torch.Tensor, k: int = SOFT_K, sigma: float = SIGMA
+    ab: torch.Tensor, k: int = SOFT_K, sigma: float = SIGMA, *, check_nan: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Soft-encode ab over its k nearest bins, kept sparse.
 
@@ -137,6 +137,8 @@ def soft_encode_sparse(
             clamped: sRGB never gets there); no NaN.
         k: number of nearest bins (paper 5, authors' code 10).
         sigma: Gaussian kernel width in ab units.
+        check_nan: refuse NaN ab. The check reads a value back, which makes a training step wait for the GPU:
+            :func:`colorlab.loss.prepare_batch`, whose ab comes from uint8 photos and is never NaN, turns it off.
 
     Returns:
         ``(index, weight)``, each (B, k, H, W) on ab's device: int64 bin indices sorted
@@ -158,16 +160,9 @@ def soft_encode_sparse(
     >>> index.shape, round(weight.sum().item(), 6)
     (torch.Size([1, 5, 1, 1]), 1.0)
     """
-    _check_ab(ab)
-    return soft_encode_sparse_no_nan_check(ab, k, sigma)
-
-
-def soft_encode_sparse_no_nan_check(ab: torch.Tensor, k: int = SOFT_K,
-                                    sigma: float = SIGMA) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`soft_encode_sparse` without its NaN check, for callers whose ab cannot be NaN (the ab of uint8
-    photos in :func:`colorlab.loss.prepare_batch`): the check reads a value back, which would make every training
-    step wait for the GPU. A NaN pixel gets meaningless bins here (never an error)."""
     check_image(ab, 2, "ab")
+    if check_nan:
+        check_finite(ab, "ab", allow_inf=True, hint=" (a NaN has no nearest bin)")
     _check_k_sigma(k, sigma)
     batch, _, height, width = ab.shape
     index, key = _knn(*_planes(ab), k)

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from ._validate import check_image
 from .bins import NUM_BINS
 from .color import rgb_to_lab
-from .encode import SIGMA, SOFT_K, soft_encode_sparse_no_nan_check
+from .encode import SIGMA, SOFT_K, soft_encode_sparse
 from .models import AB_SCALE, OUTPUT_STRIDE, SIZE_MULTIPLE, normalize_l
 
 #: An image whose |a| and |b| never exceed this (in ab units) counts as grey and gets weight 0 (the authors'
@@ -77,7 +77,7 @@ def prepare_batch(
     lab = rgb_to_lab(rgb_uint8.to(torch.float32) / 255.0)
     l, ab = lab[:, :1], lab[:, 1:]
     ab_quarter = ab[:, :, ::OUTPUT_STRIDE, ::OUTPUT_STRIDE].contiguous()
-    index, weight = soft_encode_sparse_no_nan_check(ab_quarter, k, sigma)  # ab of uint8: never NaN
+    index, weight = soft_encode_sparse(ab_quarter, k, sigma, check_nan=False)  # ab of uint8: never NaN
     if class_weights is None:
         pixel_w = torch.ones_like(index[:, 0], dtype=torch.float32)
     else:
