@@ -795,3 +795,53 @@ def test_keep_every_keeps_the_weights_of_those_steps(tmp_path):
     assert [r["step"] for r in train.read_log(run_dir)] == [5]
     final = weights(run_dir)
     assert not all(torch.equal(v, final[k]) for k, v in model.state_dict().items())
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The run folder: its lock, what a run may take over, leftovers, resumes that change the run, a full disk
+# ----------------------------------------------------------------------------------------------------------
+
+
+class FullDisk:
+    """A file that takes ``room`` bytes, then fails as a full disk does."""
+
+    def __init__(self, f, room: int):
+        self.f, self.room = f, room
+
+    def write(self, b) -> int:
+        if len(b) > self.room:
+            import errno
+
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= len(b)
+        return self.f.write(b)
+
+    def flush(self):
+        self.f.flush()
+
+
+def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    import errno
+
+    run_dir = train.fit(tiny(tmp_path, steps=1))
+    before = (run_dir / "checkpoint.pt").read_bytes()
+    real_save = torch.save
+    monkeypatch.setattr(torch, "save", lambda obj, f: real_save(obj, FullDisk(f, room=4096)))
+    with pytest.raises(OSError, match="no space left on device while writing .*checkpoint.pt") as error:
+        train.fit(tiny(tmp_path, steps=2, resume=True))
+    assert error.value.errno == errno.ENOSPC and "enforce fail" not in str(error.value)
+    assert (run_dir / "checkpoint.pt").read_bytes() == before
+    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint.pt", "config.yaml", "log.jsonl"]
+
+
+def test_atomic_save_on_a_full_disk_says_so_and_keeps_the_old_file(tmp_path, monkeypatch):
+    import re
+
+    path = tmp_path / "c.pt"
+    train.atomic_save({"a": 1}, path)
+    real_save = torch.save
+    monkeypatch.setattr(torch, "save", lambda obj, f: real_save(obj, FullDisk(f, room=100)))
+    with pytest.raises(OSError, match=f"^no space left on device while writing {re.escape(repr(str(path)))}"):
+        train.atomic_save({"a": torch.zeros(1000)}, path)
+    monkeypatch.undo()
+    assert torch.load(path, weights_only=True) == {"a": 1} and [p.name for p in tmp_path.iterdir()] == ["c.pt"]
