@@ -845,3 +845,30 @@ def test_atomic_save_on_a_full_disk_says_so_and_keeps_the_old_file(tmp_path, mon
         train.atomic_save({"a": torch.zeros(1000)}, path)
     monkeypatch.undo()
     assert torch.load(path, weights_only=True) == {"a": 1} and [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+def write_truncated_jpegs(folder: Path, count: int) -> None:
+    """JPEGs whose header is intact (they pass the check at construction) but whose data are cut."""
+    import io
+
+    folder.mkdir(parents=True)
+    for i in range(count):
+        buffer = io.BytesIO()
+        Image.fromarray(np.random.default_rng(i).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(buffer, "JPEG")
+        (folder / f"cut{i}.jpg").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 3])
+
+
+@pytest.mark.filterwarnings("ignore::colorlab.data.SkippedImageWarning")
+def test_unreadable_data_in_loader_workers_is_one_clear_line(tmp_path):
+    write_truncated_jpegs(tmp_path / "cut", 3)
+    with pytest.raises(ValueError) as error:
+        train.fit(tiny(tmp_path, data_dir=str(tmp_path / "cut"), holdout=0.0, steps=1, workers=1))
+    message = str(error.value)
+    assert message.startswith(f"no readable image left under {str(tmp_path / 'cut')!r}") and "\n" not in message
+    assert message.endswith("(in DataLoader worker process 0)") and "Traceback" not in message
+
+
+def test_a_training_set_smaller_than_a_batch_counts_its_readable_images(tmp_path):
+    write_truncated_jpegs(tmp_path / "one", 1)
+    with pytest.raises(ValueError, match=r"has 1 image file\(s\) under .*one' \(0 of them readable\), fewer than"):
+        train.fit(tiny(tmp_path, data_dir=str(tmp_path / "one"), holdout=0.0, steps=1))

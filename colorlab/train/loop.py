@@ -33,7 +33,7 @@ from .checkpoint import (
     set_rng_state,
 )
 from .config import TrainConfig, adam_weight_decay, lr_at
-from .loader import base_dataset, build_datasets, make_loader, prior_and_weights, shutdown_workers
+from .loader import base_dataset, build_datasets, make_loader, prior_and_weights, shutdown_workers, worker_errors
 from .runlog import RunLog, new_run_dir
 from .runtime import Runtime, StopRequest, start_runtime
 
@@ -123,7 +123,7 @@ def train(state: TrainState, loader: torch.utils.data.DataLoader, log: RunLog, p
     epochs = math.ceil(state.total_steps / state.steps_per_epoch)
     epoch_bar = tqdm(total=epochs, initial=min(state.epoch, epochs), desc="epochs", unit="epoch", disable=quiet)
     step_bar = tqdm(total=state.steps_per_epoch, desc="steps", unit="step", disable=quiet, leave=False)
-    with StopRequest() as stop, epoch_bar, step_bar:
+    with StopRequest() as stop, epoch_bar, step_bar, worker_errors():
         while state.step < state.total_steps:
             if hasattr(data_set, "set_epoch"):
                 data_set.set_epoch(state.epoch)
