@@ -125,3 +125,15 @@ def test_console_script_trains_and_resumes(tmp_path):
                             cwd=tmp_path)
     assert second.returncode == 0, second.stderr[-2000:]
     assert [r["step"] for r in train.read_log(tmp_path / "runs" / "smoke")] == [1, 2, 3]
+
+
+def test_resume_with_changes_that_define_the_run_is_one_line_listing_them(tmp_path, capsys):
+    run = ["train", "--config", SMOKE, *TINY_FLAGS, "--run-dir", str(tmp_path / "run")]
+    assert main([*run, "--steps", "1"]) == 0
+    capsys.readouterr()
+    assert main([*run, "--steps", "2", "--resume", "--lam", "1", "--k", "10", "--seed", "7", "--batch-size", "3"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("colorlab train: error: cannot resume") and err.count("\n") == 1
+    for change in ("batch_size=2 (given 3)", "lam=0.5 (given 1.0)", "k=5 (given 10)", "seed=0 (given 7)"):
+        assert change in err
+    assert [r["step"] for r in train.read_log(tmp_path / "run")] == [1]

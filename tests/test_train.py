@@ -802,6 +802,39 @@ def test_keep_every_keeps_the_weights_of_those_steps(tmp_path):
 # ----------------------------------------------------------------------------------------------------------
 
 
+def test_every_field_is_classified_for_resume():
+    import dataclasses
+
+    from colorlab.train import config as config_module
+
+    kinds = {f.name: f.metadata["on_resume"] for f in dataclasses.fields(TrainConfig)}
+    assert set(kinds.values()) <= {config_module.DEFINES_RUN, config_module.MAY_CHANGE}
+    may_change = {name for name, kind in kinds.items() if kind == config_module.MAY_CHANGE}
+    assert may_change == {"steps", "epochs", "device", "amp", "compile", "channels_last", "workers",
+                          "checkpoint_every", "keep_every", "log_every", "run_dir", "resume"}
+    assert set(TrainConfig.run_fields()) == set(kinds) - may_change
+    with pytest.raises(TypeError, match="on_resume"):
+        config_module.option(1, "a field without its resume rule", config_module.integer(1))
+
+
+def test_resume_refuses_changes_to_what_defines_the_run_and_logs_the_others(tmp_path):
+    run_dir = train.fit(tiny(tmp_path, steps=1))
+    before = (run_dir / "checkpoint.pt").read_bytes()
+    changed = dict(lam=1.0, k=10, seed=7, batch_size=3, image_size=40, lr_decay_steps=[5], holdout=0.0)
+    with pytest.raises(ValueError, match="define the run") as error:
+        train.fit(tiny(tmp_path, steps=2, resume=True, **changed))
+    message = str(error.value)
+    assert all(f"{name}=" in message for name in changed) and "lam=0.5 (given 1.0)" in message
+    assert "\n" not in message and "steps" in message  # says what may change
+    assert (run_dir / "checkpoint.pt").read_bytes() == before
+    assert TrainConfig.from_yaml(run_dir / "config.yaml") == tiny(tmp_path, steps=1)
+    train.fit(tiny(tmp_path, steps=3, resume=True, log_every=2, workers=0, device="cpu"))
+    assert [r["step"] for r in train.read_log(run_dir)] == [1, 2, 3]
+    event = [r for r in train.read_log(run_dir, events=True) if "event" in r]
+    assert event == [{"step": 1, "event": "resume", "time": event[0]["time"],
+                      "changed": {"steps": [1, 3], "log_every": [1, 2]}}]
+
+
 class FullDisk:
     """A file that takes ``room`` bytes, then fails as a full disk does."""
 

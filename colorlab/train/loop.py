@@ -32,7 +32,7 @@ from .checkpoint import (
     rng_state,
     set_rng_state,
 )
-from .config import TrainConfig, adam_weight_decay, lr_at
+from .config import TrainConfig, adam_weight_decay, lr_at, resume_changes, resume_conflicts
 from .loader import base_dataset, build_datasets, make_loader, prior_and_weights, shutdown_workers, worker_errors
 from .runlog import RunLog, new_run_dir
 from .runtime import Runtime, StopRequest, start_runtime
@@ -227,18 +227,20 @@ def save(state: TrainState, path: Path) -> None:
 
 
 def checkpoint_to_resume(config: TrainConfig, path: Path) -> dict | None:
-    """The checkpoint a run continues from (None: start afresh); refuses to overwrite a run without ``resume``."""
+    """The checkpoint a run continues from (None: start afresh); refuses to overwrite a run without ``resume``,
+    and to resume it with other values of the fields that define the run (:meth:`TrainConfig.run_fields`)."""
     if not path.exists():
         return None
     if not config.resume:
         raise ValueError(f"run_dir {str(path.parent)!r} already holds a checkpoint: continue it with resume=True "
                          "(--resume), or choose another run_dir")
     checkpoint = read_checkpoint(path, resumable=True)
-    stored = checkpoint["train_config"]
-    for name in ("model", "width"):
-        if stored[name] != getattr(config, name):
-            raise ValueError(f"cannot resume {str(path)!r}: it was trained with {name}={stored[name]!r}, the "
-                             f"configuration says {name}={getattr(config, name)!r}")
+    conflicts = resume_conflicts(checkpoint["train_config"] or {}, config)
+    if conflicts:
+        free = [n for n in TrainConfig.field_names() if n not in TrainConfig.run_fields()]
+        raise ValueError(f"cannot resume {str(path)!r}: these fields define the run and differ from its values: "
+                         f"{'; '.join(conflicts)}. Resume with the run's values (only {', '.join(free)} may "
+                         "change), or start a new run in another run_dir")
     return checkpoint
 
 
@@ -284,27 +286,10 @@ def resume(state: TrainState, checkpoint: dict) -> None:
     state.scheduler.load_state_dict(checkpoint["scheduler"])
     if checkpoint["scaler"] is not None and state.scaler.is_enabled():
         state.scaler.load_state_dict(checkpoint["scaler"])
-    config, stored = state.config, checkpoint["train_config"]
-    if (stored["lr"], list(stored["lr_decay_steps"]), stored["lr_decay"]) != (
-        config.lr, list(config.lr_decay_steps), config.lr_decay
-    ):  # a changed schedule wins over the stored one, from the step the run resumes at
-        reschedule(state.optimizer, state.scheduler, config, checkpoint["step"])
     state.step, state.saved_step = checkpoint["step"], checkpoint["step"]
     state.epoch, state.batch_in_epoch = checkpoint["epoch"], checkpoint["batch_in_epoch"]
     state.elapsed_before = float(checkpoint["elapsed"])
     set_rng_state(checkpoint["rng"], state.device)
-
-
-def reschedule(optimizer, scheduler, config: TrainConfig, step: int) -> None:
-    """Set the learning rate of ``step`` under ``config``'s schedule (a resumed run whose schedule changed)."""
-    lr = lr_at(config, step)
-    scheduler.milestones = type(scheduler.milestones)(list(config.lr_decay_steps))
-    scheduler.gamma = config.lr_decay
-    scheduler.base_lrs = [config.lr for _ in optimizer.param_groups]
-    for group in optimizer.param_groups:
-        group["lr"] = lr
-        group["initial_lr"] = config.lr
-    scheduler._last_lr = [lr for _ in optimizer.param_groups]
 
 
 def summary(state: TrainState, loader: torch.utils.data.DataLoader, run_dir: Path) -> str:
@@ -326,13 +311,14 @@ def fit(config: TrainConfig) -> Path:
     Writes a line to ``log.jsonl`` every ``log_every`` steps and the checkpoint every ``checkpoint_every`` steps
     and at the end. With ``resume=True`` a run continues from its checkpoint exactly where it stopped (model,
     Adam, learning-rate schedule, gradient scaler, random states, position in the epoch); log lines written after
-    that checkpoint are dropped. The caller's random states are left as they were. Under ``torchrun``
+    that checkpoint are dropped, and a record of the resume with the fields that changed is logged. Only fields
+    that may change on resume may differ from the run's (:meth:`TrainConfig.run_fields` may not). The caller's random states are left as they were. Under ``torchrun``
     (``WORLD_SIZE`` > 1) see :mod:`colorlab.train.runtime`; only the first process writes files.
 
     Raises:
         ValueError: a bad configuration (e.g. ``run_dir`` already holds a checkpoint and ``resume`` is False,
-            or the training set has fewer images than ``batch_size``), or a checkpoint that does not belong to
-            this configuration's model. Nothing is written then.
+            or the training set has fewer images than ``batch_size``), or a run that this configuration may not
+            resume (another model, changed fields that define the run). Nothing is written then.
         NonFiniteLossError: the loss became NaN or infinite; the message names the step. The checkpoint of
             the last good step is left as it was.
         TrainingInterrupted: SIGINT (Ctrl-C, a notebook's interrupt) or SIGTERM (e.g. a cluster's preemption)
@@ -350,7 +336,10 @@ def fit(config: TrainConfig) -> Path:
         loader, steps_per_epoch = make_loader(config, runtime, train_set)
         state = new_state(config, runtime, train_set, steps_per_epoch, checkpoint)
         log = RunLog(run_dir, enabled=runtime.is_main)  # the folder is made only now that the data are checked
-        log.start(config, state.step, summary(state, loader, run_dir))
+        event = None if checkpoint is None else {"step": state.step, "event": "resume",
+                                                 "time": round(state.elapsed(), 6),
+                                                 "changed": resume_changes(checkpoint["train_config"] or {}, config)}
+        log.start(config, state.step, summary(state, loader, run_dir), event)
         try:
             train(state, loader, log, path)
         finally:

@@ -4,7 +4,8 @@
 
     run_dir/
       config.yaml      the configuration of the latest start (plain YAML, loadable by TrainConfig.from_yaml)
-      log.jsonl        one JSON object per logged step: step, epoch, loss, lr, images_per_s, time
+      log.jsonl        one JSON object per logged step: step, epoch, loss, lr, images_per_s, time; and one per
+                       resume: step, event "resume", changed (the fields that changed), time
       checkpoint.pt    the latest checkpoint (colorlab.train.checkpoint)
 
 Only the first process of a distributed run writes here. The log is appended line by line and flushed, so it can
@@ -51,11 +52,13 @@ def _parse_log(lines: list[str], path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def read_log(run_dir) -> list[dict[str, Any]]:
+def read_log(run_dir, events: bool = False) -> list[dict[str, Any]]:
     """The records of ``run_dir/log.jsonl`` (a run folder or the log file itself), in order.
 
     Each is a dict with ``step``, ``epoch``, ``loss``, ``lr``, ``images_per_s`` and ``time`` (see
-    :func:`colorlab.train.fit`). The file may be read while the run writes it.
+    :func:`colorlab.train.fit`). With ``events``, the records of the run's resumes are included too: ``step``,
+    ``event`` ("resume"), ``changed`` (``{field: [before, after]}``) and ``time``. The file may be read while the
+    run writes it.
     """
     path = Path(run_dir)
     if path.is_dir():
@@ -63,7 +66,8 @@ def read_log(run_dir) -> list[dict[str, Any]]:
     if not path.is_file():
         raise FileNotFoundError(f"training log not found: {str(path)!r}")
     with open(path, encoding="utf-8") as f:
-        return _parse_log(f.readlines(), path)
+        records = _parse_log(f.readlines(), path)
+    return records if events else [r for r in records if "event" not in r]
 
 
 class RunLog:
@@ -73,9 +77,10 @@ class RunLog:
         self.run_dir, self.enabled = Path(run_dir), enabled
         self._file = None
 
-    def start(self, config: TrainConfig, step: int, summary: str) -> None:
+    def start(self, config: TrainConfig, step: int, summary: str, event: dict[str, Any] | None = None) -> None:
         """Create the folder, write ``config.yaml``, drop log lines after ``step`` (written after the checkpoint a
-        run resumes from, or by a run that never saved one) and print ``summary`` as the run's first line."""
+        run resumes from, or by a run that never saved one), append ``event`` (the record of a resume) and print
+        ``summary`` as the run's first line."""
         if not self.enabled:
             return
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -86,6 +91,8 @@ class RunLog:
                 kept = "".join(json.dumps(r) + "\n" for r in _parse_log(f.readlines(), path) if r["step"] <= step)
             atomic_write(path, lambda f: f.write(kept.encode("utf-8")))
         self._file = open(path, "a", encoding="utf-8")
+        if event is not None:
+            self.write(event)
         print(summary, flush=True)
 
     def write(self, record: dict[str, Any]) -> None:
