@@ -5,6 +5,8 @@ the complete new file — an interrupted run never leaves half an image, JSON fi
 file's data is fsynced before the rename and the folder after it, so a power cut does not undo a finished write.
 Every file colorlab writes goes through :func:`atomic_write`.
 
+The temporary file of ``NAME`` is ``.NAME.XXXXXXXX.tmp`` (eight hex digits). A process killed while writing (SIGKILL,
+a power cut) leaves it behind; :func:`remove_temporaries` deletes such leftovers when nothing writes the folder.
 A full disk is reported as ``no space left on device while writing PATH``, the previous file kept.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Callable
@@ -30,6 +33,8 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
+#: The name of a temporary file of :func:`atomic_write`: ``.TARGET.XXXXXXXX.tmp``.
+_TEMPORARY = re.compile(r"\.(?P<target>.+)\.[0-9a-f]{8}\.tmp")
 #: errno values of a full disk (ENOSPC) or an exhausted quota (EDQUOT, where the platform has it).
 _FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
@@ -80,6 +85,20 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
         raise
     _fsync_folder(folder)
     return path
+
+
+def remove_temporaries(folder: str | os.PathLike, targets: Callable[[str], bool]) -> list[tuple[Path, int]]:
+    """Delete the temporary files of :func:`atomic_write` in ``folder`` (not below it) whose target file name
+    passes ``targets``: leftovers of a process killed while writing. Call it only while nothing writes those
+    files (e.g. under a lock). Returns the removed files with their sizes in bytes."""
+    removed = []
+    for path in sorted(Path(folder).iterdir()):
+        match = _TEMPORARY.fullmatch(path.name)
+        if match and targets(match["target"]) and path.is_file() and not path.is_symlink():
+            size = path.stat().st_size
+            path.unlink(missing_ok=True)
+            removed.append((path, size))
+    return removed
 
 
 def writable_folder(folder: str | os.PathLike, create: bool = True) -> Path:

@@ -835,6 +835,91 @@ def test_resume_refuses_changes_to_what_defines_the_run_and_logs_the_others(tmp_
                       "changed": {"steps": [1, 3], "log_every": [1, 2]}}]
 
 
+def test_resume_needs_a_run_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="resume=True needs run_dir"):
+        train.fit(tiny(tmp_path, run_dir=None, resume=True))
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_run_folder_without_a_checkpoint_is_not_taken_over(tmp_path):
+    """A run killed before its first checkpoint leaves config.yaml and log.jsonl (and maybe kept weights)."""
+    run_dir = train.fit(tiny(tmp_path, steps=2, keep_every=1))
+    (run_dir / "checkpoint.pt").unlink()
+    log = (run_dir / "log.jsonl").read_bytes()
+    with pytest.raises(ValueError, match=r"already holds a run \(config.yaml, log.jsonl, weights-0000001.pt"):
+        train.fit(tiny(tmp_path, steps=2, keep_every=1))
+    assert (run_dir / "log.jsonl").read_bytes() == log
+    with pytest.raises(ValueError, match="seed=0 \\(given 3\\)"):  # --resume continues only that run
+        train.fit(tiny(tmp_path, steps=2, keep_every=1, resume=True, seed=3))
+    train.fit(tiny(tmp_path, steps=2, keep_every=1, resume=True))  # it starts again from step 0
+    assert [r["step"] for r in train.read_log(run_dir)] == [1, 2]
+    assert train.read_checkpoint(run_dir)["step"] == 2
+    weights_only = tmp_path / "kept"
+    weights_only.mkdir()
+    (weights_only / "weights-0000004.pt").write_bytes((run_dir / "weights-0000001.pt").read_bytes())
+    with pytest.raises(ValueError, match="already holds a run"):
+        train.fit(tiny(tmp_path, "kept", steps=1))
+    with pytest.raises(ValueError, match="neither checkpoint.pt nor config.yaml"):
+        train.fit(tiny(tmp_path, "kept", steps=1, resume=True))
+    assert sorted(p.name for p in weights_only.iterdir()) == ["weights-0000004.pt"]
+    (tmp_path / "empty").mkdir()
+    assert train.read_log(train.fit(tiny(tmp_path, "empty", steps=1)))[-1]["step"] == 1
+
+
+def test_a_locked_run_folder_is_refused_naming_the_holder(tmp_path):
+    import socket
+
+    from colorlab.train import runlog
+
+    lock = runlog.RunLock(tmp_path / "run").acquire()  # as another run would hold it
+    try:
+        with pytest.raises(train.RunFolderInUseError, match=f"in use by another run \\(pid {os.getpid()} on host "
+                                                             f"{socket.gethostname()}, started "):
+            train.fit(tiny(tmp_path, steps=1))
+        assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [".lock"], "nothing written"
+    finally:
+        lock.release()
+    assert not (tmp_path / "run").exists(), "the folder the lock made is removed with it, being empty"
+
+
+def test_a_stale_lock_is_reported_and_taken_over(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / ".lock").write_text('{"pid": 4242, "host": "gone", "started": "2026-01-01 00:00:00 UTC"}\n')
+    with pytest.warns(train.StaleLockWarning, match="pid 4242 on host gone"):
+        train.fit(tiny(tmp_path, steps=1))
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["checkpoint.pt", "config.yaml", "log.jsonl"]
+
+
+def test_the_lock_is_released_when_a_run_fails_or_is_interrupted(tmp_path, monkeypatch):
+    from colorlab.train import runlog
+
+    with pytest.raises(train.NonFiniteLossError):
+        train.fit(tiny(tmp_path, steps=3, lr=1e30, checkpoint_every=100))
+    assert not (tmp_path / "run" / ".lock").exists()
+
+    def interrupted(state, rgb):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "train_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train.fit(tiny(tmp_path, "stopped", steps=3))
+    assert not (tmp_path / "stopped" / ".lock").exists()
+    runlog.RunLock(tmp_path / "stopped").acquire().release()  # free again
+
+
+def test_leftover_temporary_files_of_the_run_are_removed(tmp_path, capsys):
+    run_dir = train.fit(tiny(tmp_path, steps=1))
+    (run_dir / ".checkpoint.pt.0a1b2c3d.tmp").write_bytes(b"x" * 1000)  # a write killed with SIGKILL
+    (run_dir / ".weights-0000001.pt.00ff00ff.tmp").write_bytes(b"x")
+    (run_dir / ".notes.txt.0a1b2c3d.tmp").write_bytes(b"not ours")
+    capsys.readouterr()
+    train.fit(tiny(tmp_path, steps=2, resume=True))
+    assert "removed 2 temporary file(s) of an interrupted write" in capsys.readouterr().out
+    assert sorted(p.name for p in run_dir.iterdir()) == [".notes.txt.0a1b2c3d.tmp", "checkpoint.pt", "config.yaml",
+                                                         "log.jsonl"]
+
+
 class FullDisk:
     """A file that takes ``room`` bytes, then fails as a full disk does."""
 

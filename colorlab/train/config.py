@@ -305,12 +305,14 @@ class TrainConfig:
         "since the previous line. Only these steps and checkpoint steps wait for the device: the loss's "
         "finiteness and stop requests are checked there", integer(1), on_resume=MAY_CHANGE)
     run_dir: str | None = option(
-        None, "the run folder; None makes a new one, runs/<model>-<UTC date-time>", path_or_none,
-        on_resume=MAY_CHANGE)
+        None, "the run folder, locked while the run writes it (a second run there is refused); None makes a new "
+        "one, runs/<model>-<UTC date-time>", path_or_none, on_resume=MAY_CHANGE)
     resume: bool = option(
-        False, "continue from run_dir/checkpoint.pt when it exists (else start afresh); the fields that define the "
-        "run must keep its values, the others' changes are logged. Without it a run_dir that already holds a "
-        "checkpoint is refused, so a finished run is never overwritten", boolean, on_resume=MAY_CHANGE)
+        False, "continue the run in run_dir from its checkpoint.pt (a run stopped before its first checkpoint "
+        "starts again from step 0; an empty or missing run_dir starts afresh); the fields that define the run "
+        "must keep its values, the others' changes are logged. Without it a run_dir that holds a run (config.yaml, "
+        "log.jsonl, checkpoint.pt, weights-*.pt) is refused, so no run is overwritten or mixed with another",
+        boolean, on_resume=MAY_CHANGE)
     seed: int = option(0, "seed of the initial weights, the data order and the crops (a non-negative int)",
                        integer(0), on_resume=DEFINES_RUN)
 
