@@ -144,7 +144,8 @@ def test_a_second_run_in_a_locked_run_folder_is_refused_at_once(tmp_path, capsys
     finally:
         holder.communicate("", timeout=60)
     assert main(["train", "--config", SMOKE, *TINY_FLAGS, "--steps", "1", "--run-dir", str(run_dir)]) == 0
-    assert f"the lock left by a run that ended without releasing it (pid {holder.pid} on host" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"the lock left by a run that ended without releasing it (pid {holder.pid} on host" in err
 
 
 def test_a_stale_lock_is_one_warning_line(tmp_path, capsys):
