@@ -84,6 +84,8 @@ def _add_train(subparsers) -> None:
 
 
 def _train(args) -> int:
+    import warnings
+
     from .train import TrainConfig, fit, read_log
 
     overrides = {k: v for k, v in vars(args).items() if k in TrainConfig.field_names()}
@@ -93,7 +95,9 @@ def _train(args) -> int:
         config = TrainConfig.from_yaml(args.config, **overrides)
     else:
         config = TrainConfig.from_dict({}, **overrides)
-    run_dir = fit(config)
+    with warnings.catch_warnings():  # each warning (a stale lock, a skipped image) as one line, when it happens
+        warnings.showwarning = lambda message, *_: print(f"colorlab train: warning: {message}", file=sys.stderr)
+        run_dir = fit(config)
     import os
 
     if int(os.environ.get("RANK", "0")) == 0:

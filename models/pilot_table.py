@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from colorlab.metrics import bootstrap_ci
+from colorlab.train import read_log
 
 #: Fields that differ between runs of different lengths without changing the recipe.
 BOOKKEEPING = {"run_dir", "steps", "lr_decay_steps", "checkpoint_every", "log_every", "resume"}
@@ -26,7 +27,7 @@ BOOKKEEPING = {"run_dir", "steps", "lr_decay_steps", "checkpoint_every", "log_ev
 
 def load(run: Path) -> tuple[dict, list[dict], dict]:
     config = yaml.safe_load((run / "config.yaml").read_text())
-    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
+    log = read_log(run)  # the step records (a resume's record left out)
     return config, log, json.loads((run / "val.json").read_text())
 
 

@@ -125,3 +125,46 @@ def test_console_script_trains_and_resumes(tmp_path):
                             cwd=tmp_path)
     assert second.returncode == 0, second.stderr[-2000:]
     assert [r["step"] for r in train.read_log(tmp_path / "runs" / "smoke")] == [1, 2, 3]
+
+
+def test_a_second_run_in_a_locked_run_folder_is_refused_at_once(tmp_path, capsys):
+    """Another process holds the run folder's lock: the second run exits 1 naming it, writing nothing."""
+    run_dir = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from colorlab.train.runlog import RunLock; "
+         "RunLock(sys.argv[1]).acquire(); print('locked', flush=True); sys.stdin.read()", str(run_dir)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        assert main(["train", "--config", SMOKE, *TINY_FLAGS, "--steps", "1", "--run-dir", str(run_dir)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"colorlab train: error: run_dir {str(run_dir)!r} is in use by another run "
+                              f"(pid {holder.pid} on host ") and err.count("\n") == 1
+        assert [p.name for p in run_dir.iterdir()] == [".lock"]
+    finally:
+        holder.communicate("", timeout=60)
+    assert main(["train", "--config", SMOKE, *TINY_FLAGS, "--steps", "1", "--run-dir", str(run_dir)]) == 0
+    err = capsys.readouterr().err
+    assert f"the lock left by a run that ended without releasing it (pid {holder.pid} on host" in err
+
+
+def test_a_stale_lock_is_one_warning_line(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / ".lock").write_text('{"pid": 4242, "host": "gone", "started": "2026-01-01 00:00:00 UTC"}\n')
+    assert main(["train", "--config", SMOKE, *TINY_FLAGS, "--steps", "1", "--run-dir", str(run_dir)]) == 0
+    err = capsys.readouterr().err
+    assert f"colorlab train: warning: run_dir {str(run_dir)!r}: taking over the lock left by a run that ended " \
+           "without releasing it (pid 4242 on host gone, started 2026-01-01 00:00:00 UTC)\n" in err
+
+
+def test_resume_with_changes_that_define_the_run_is_one_line_listing_them(tmp_path, capsys):
+    run = ["train", "--config", SMOKE, *TINY_FLAGS, "--run-dir", str(tmp_path / "run")]
+    assert main([*run, "--steps", "1"]) == 0
+    capsys.readouterr()
+    assert main([*run, "--steps", "2", "--resume", "--lam", "1", "--k", "10", "--seed", "7", "--batch-size", "3"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("colorlab train: error: cannot resume") and err.count("\n") == 1
+    for change in ("batch_size=2 (given 3)", "lam=0.5 (given 1.0)", "k=5 (given 10)", "seed=0 (given 7)"):
+        assert change in err
+    assert [r["step"] for r in train.read_log(tmp_path / "run")] == [1]

@@ -795,3 +795,198 @@ def test_keep_every_keeps_the_weights_of_those_steps(tmp_path):
     assert [r["step"] for r in train.read_log(run_dir)] == [5]
     final = weights(run_dir)
     assert not all(torch.equal(v, final[k]) for k, v in model.state_dict().items())
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The run folder: its lock, what a run may take over, leftovers, resumes that change the run, a full disk
+# ----------------------------------------------------------------------------------------------------------
+
+
+def test_every_field_is_classified_for_resume():
+    import dataclasses
+
+    from colorlab.train import config as config_module
+
+    kinds = {f.name: f.metadata["on_resume"] for f in dataclasses.fields(TrainConfig)}
+    assert set(kinds.values()) <= {config_module.DEFINES_RUN, config_module.MAY_CHANGE}
+    may_change = {name for name, kind in kinds.items() if kind == config_module.MAY_CHANGE}
+    assert may_change == {"steps", "epochs", "device", "amp", "compile", "channels_last", "workers",
+                          "checkpoint_every", "keep_every", "log_every", "run_dir", "resume"}
+    assert set(TrainConfig.run_fields()) == set(kinds) - may_change
+    with pytest.raises(TypeError, match="on_resume"):
+        config_module.option(1, "a field without its resume rule", config_module.integer(1))
+
+
+def test_resume_refuses_changes_to_what_defines_the_run_and_logs_the_others(tmp_path):
+    run_dir = train.fit(tiny(tmp_path, steps=1))
+    before = (run_dir / "checkpoint.pt").read_bytes()
+    changed = dict(lam=1.0, k=10, seed=7, batch_size=3, image_size=40, lr_decay_steps=[5], holdout=0.0)
+    with pytest.raises(ValueError, match="define the run") as error:
+        train.fit(tiny(tmp_path, steps=2, resume=True, **changed))
+    message = str(error.value)
+    assert all(f"{name}=" in message for name in changed) and "lam=0.5 (given 1.0)" in message
+    assert "\n" not in message and "steps" in message  # says what may change
+    assert (run_dir / "checkpoint.pt").read_bytes() == before
+    assert TrainConfig.from_yaml(run_dir / "config.yaml") == tiny(tmp_path, steps=1)
+    train.fit(tiny(tmp_path, steps=3, resume=True, log_every=2, workers=0, device="cpu"))
+    assert [r["step"] for r in train.read_log(run_dir)] == [1, 2, 3]
+    event = [r for r in train.read_log(run_dir, events=True) if "event" in r]
+    assert event == [{"step": 1, "event": "resume", "time": event[0]["time"],
+                      "changed": {"steps": [1, 3], "log_every": [1, 2]}}]
+
+
+def test_resume_needs_a_run_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="resume=True needs run_dir"):
+        train.fit(tiny(tmp_path, run_dir=None, resume=True))
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_run_folder_without_a_checkpoint_is_not_taken_over(tmp_path):
+    """A run killed before its first checkpoint leaves config.yaml and log.jsonl (and maybe kept weights)."""
+    run_dir = train.fit(tiny(tmp_path, steps=2, keep_every=1))
+    (run_dir / "checkpoint.pt").unlink()
+    log = (run_dir / "log.jsonl").read_bytes()
+    with pytest.raises(ValueError, match=r"already holds a run \(config.yaml, log.jsonl, weights-0000001.pt"):
+        train.fit(tiny(tmp_path, steps=2, keep_every=1))
+    assert (run_dir / "log.jsonl").read_bytes() == log
+    with pytest.raises(ValueError, match="seed=0 \\(given 3\\)"):  # --resume continues only that run
+        train.fit(tiny(tmp_path, steps=2, keep_every=1, resume=True, seed=3))
+    train.fit(tiny(tmp_path, steps=2, keep_every=1, resume=True))  # it starts again from step 0
+    assert [r["step"] for r in train.read_log(run_dir)] == [1, 2]
+    assert train.read_checkpoint(run_dir)["step"] == 2
+    weights_only = tmp_path / "kept"
+    weights_only.mkdir()
+    (weights_only / "weights-0000004.pt").write_bytes((run_dir / "weights-0000001.pt").read_bytes())
+    with pytest.raises(ValueError, match="already holds a run"):
+        train.fit(tiny(tmp_path, "kept", steps=1))
+    with pytest.raises(ValueError, match="neither checkpoint.pt nor config.yaml"):
+        train.fit(tiny(tmp_path, "kept", steps=1, resume=True))
+    assert sorted(p.name for p in weights_only.iterdir()) == ["weights-0000004.pt"]
+    (tmp_path / "empty").mkdir()
+    assert train.read_log(train.fit(tiny(tmp_path, "empty", steps=1)))[-1]["step"] == 1
+
+
+def test_a_locked_run_folder_is_refused_naming_the_holder(tmp_path):
+    import socket
+
+    from colorlab.train import runlog
+
+    lock = runlog.RunLock(tmp_path / "run").acquire()  # as another run would hold it
+    try:
+        with pytest.raises(train.RunFolderInUseError, match=f"in use by another run \\(pid {os.getpid()} on host "
+                                                             f"{socket.gethostname()}, started "):
+            train.fit(tiny(tmp_path, steps=1))
+        assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [".lock"], "nothing written"
+    finally:
+        lock.release()
+    assert not (tmp_path / "run").exists(), "the folder the lock made is removed with it, being empty"
+
+
+def test_a_stale_lock_is_reported_and_taken_over(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / ".lock").write_text('{"pid": 4242, "host": "gone", "started": "2026-01-01 00:00:00 UTC"}\n')
+    with pytest.warns(train.StaleLockWarning, match="pid 4242 on host gone"):
+        train.fit(tiny(tmp_path, steps=1))
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["checkpoint.pt", "config.yaml", "log.jsonl"]
+
+
+def test_the_lock_is_released_when_a_run_fails_or_is_interrupted(tmp_path, monkeypatch):
+    from colorlab.train import runlog
+
+    with pytest.raises(train.NonFiniteLossError):
+        train.fit(tiny(tmp_path, steps=3, lr=1e30, checkpoint_every=100))
+    assert not (tmp_path / "run" / ".lock").exists()
+
+    def interrupted(state, rgb):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "train_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train.fit(tiny(tmp_path, "stopped", steps=3))
+    assert not (tmp_path / "stopped" / ".lock").exists()
+    runlog.RunLock(tmp_path / "stopped").acquire().release()  # free again
+
+
+def test_leftover_temporary_files_of_the_run_are_removed(tmp_path, capsys):
+    run_dir = train.fit(tiny(tmp_path, steps=1))
+    (run_dir / ".checkpoint.pt.0a1b2c3d.tmp").write_bytes(b"x" * 1000)  # a write killed with SIGKILL
+    (run_dir / ".weights-0000001.pt.00ff00ff.tmp").write_bytes(b"x")
+    (run_dir / ".notes.txt.0a1b2c3d.tmp").write_bytes(b"not ours")
+    capsys.readouterr()
+    train.fit(tiny(tmp_path, steps=2, resume=True))
+    assert "removed 2 temporary file(s) of an interrupted write" in capsys.readouterr().out
+    assert sorted(p.name for p in run_dir.iterdir()) == [".notes.txt.0a1b2c3d.tmp", "checkpoint.pt", "config.yaml",
+                                                         "log.jsonl"]
+
+
+class FullDisk:
+    """A file that takes ``room`` bytes, then fails as a full disk does."""
+
+    def __init__(self, f, room: int):
+        self.f, self.room = f, room
+
+    def write(self, b) -> int:
+        if len(b) > self.room:
+            import errno
+
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= len(b)
+        return self.f.write(b)
+
+    def flush(self):
+        self.f.flush()
+
+
+def test_a_full_disk_while_checkpointing_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    import errno
+
+    run_dir = train.fit(tiny(tmp_path, steps=1))
+    before = (run_dir / "checkpoint.pt").read_bytes()
+    real_save = torch.save
+    monkeypatch.setattr(torch, "save", lambda obj, f: real_save(obj, FullDisk(f, room=4096)))
+    with pytest.raises(OSError, match="no space left on device while writing .*checkpoint.pt") as error:
+        train.fit(tiny(tmp_path, steps=2, resume=True))
+    assert error.value.errno == errno.ENOSPC and "enforce fail" not in str(error.value)
+    assert (run_dir / "checkpoint.pt").read_bytes() == before
+    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint.pt", "config.yaml", "log.jsonl"]
+
+
+def test_atomic_save_on_a_full_disk_says_so_and_keeps_the_old_file(tmp_path, monkeypatch):
+    import re
+
+    path = tmp_path / "c.pt"
+    train.atomic_save({"a": 1}, path)
+    real_save = torch.save
+    monkeypatch.setattr(torch, "save", lambda obj, f: real_save(obj, FullDisk(f, room=100)))
+    with pytest.raises(OSError, match=f"^no space left on device while writing {re.escape(repr(str(path)))}"):
+        train.atomic_save({"a": torch.zeros(1000)}, path)
+    monkeypatch.undo()
+    assert torch.load(path, weights_only=True) == {"a": 1} and [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+def write_truncated_jpegs(folder: Path, count: int) -> None:
+    """JPEGs whose header is intact (they pass the check at construction) but whose data are cut."""
+    import io
+
+    folder.mkdir(parents=True)
+    for i in range(count):
+        buffer = io.BytesIO()
+        Image.fromarray(np.random.default_rng(i).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(buffer, "JPEG")
+        (folder / f"cut{i}.jpg").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 3])
+
+
+@pytest.mark.filterwarnings("ignore::colorlab.data.SkippedImageWarning")
+def test_unreadable_data_in_loader_workers_is_one_clear_line(tmp_path):
+    write_truncated_jpegs(tmp_path / "cut", 3)
+    with pytest.raises(ValueError) as error:
+        train.fit(tiny(tmp_path, data_dir=str(tmp_path / "cut"), holdout=0.0, steps=1, workers=1))
+    message = str(error.value)
+    assert message.startswith(f"no readable image left under {str(tmp_path / 'cut')!r}") and "\n" not in message
+    assert message.endswith("(in DataLoader worker process 0)") and "Traceback" not in message
+
+
+def test_a_training_set_smaller_than_a_batch_counts_its_readable_images(tmp_path):
+    write_truncated_jpegs(tmp_path / "one", 1)
+    with pytest.raises(ValueError, match=r"has 1 image file\(s\) under .*one' \(0 of them readable\), fewer than"):
+        train.fit(tiny(tmp_path, data_dir=str(tmp_path / "one"), holdout=0.0, steps=1))

@@ -42,14 +42,15 @@ from .config import (
 )
 from .loader import ResumableSampler, build_datasets, default_workers, holdout_photos
 from .loop import NonFiniteLossError, TrainingInterrupted, TrainState, fit, train_step
-from .runlog import CONFIG_NAME, DEFAULT_RUNS_DIR, LOG_NAME, read_log
+from .runlog import CONFIG_NAME, DEFAULT_RUNS_DIR, LOG_NAME, RunFolderInUseError, StaleLockWarning, read_log
 from .runtime import resolve_device
 
 __all__ = [
     "AMP_MODES", "CHECKPOINT_FORMAT", "CHECKPOINT_NAME", "CHECKPOINT_VERSION", "CONFIG_NAME", "DEFAULT_RUNS_DIR",
     "LOG_NAME", "MODEL_KEYS", "MODEL_NAMES", "PAPER_BATCH_SIZE", "PAPER_BETAS", "PAPER_IMAGE_SIZE", "PAPER_LR",
     "PAPER_LR_DECAY", "PAPER_LR_DECAY_STEPS", "PAPER_STEPS", "PAPER_WEIGHT_DECAY", "PRIOR_KINDS", "RESUME_KEYS",
-    "CheckpointError", "NonFiniteLossError", "ResumableSampler", "TrainConfig", "TrainState", "TrainingInterrupted",
+    "CheckpointError", "NonFiniteLossError", "ResumableSampler", "RunFolderInUseError", "StaleLockWarning",
+    "TrainConfig", "TrainState", "TrainingInterrupted",
     "adam_weight_decay", "atomic_save", "build_datasets", "default_workers", "fit", "format_config",
     "holdout_photos", "load_checkpoint", "lr_at", "read_checkpoint", "read_log", "resolve_device", "train_step",
 ]

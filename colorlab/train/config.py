@@ -195,10 +195,20 @@ def amp_mode(name: str, value) -> str:
     return one_of(*AMP_MODES)(name, value)
 
 
-def option(default, help: str, check: Check, **cli) -> Any:
+#: How a field may differ when a run resumes (``on_resume`` of :func:`option`): fields that define the run (its
+#: data, model, loss, optimisation, crops, prior and seed) must keep the run's values; the others (how long it
+#: runs, how often it logs and saves, where and how fast it executes) may change, and the change is logged.
+DEFINES_RUN = "defines the run"
+MAY_CHANGE = "may change on resume"
+
+
+def option(default, help: str, check: Check, *, on_resume: str, **cli) -> Any:
     """A field of :class:`TrainConfig`: its default, its help text (``colorlab train --help`` shows it), the check
-    that normalises its value, and hints for the command line (``choices``)."""
-    return dataclasses.field(default=default, metadata={"help": help, "check": check, **cli})
+    that normalises its value, whether it may change on resume (:data:`DEFINES_RUN` or :data:`MAY_CHANGE`), and
+    hints for the command line (``choices``)."""
+    if on_resume not in (DEFINES_RUN, MAY_CHANGE):
+        raise ValueError(f"on_resume must be DEFINES_RUN or MAY_CHANGE; got {on_resume!r}")
+    return dataclasses.field(default=default, metadata={"help": help, "check": check, "on_resume": on_resume, **cli})
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -210,93 +220,104 @@ def option(default, help: str, check: Check, **cli) -> Any:
 class TrainConfig:
     """Everything a training run depends on. Frozen; build a changed copy with :meth:`replace`.
 
-    Each field below carries its help text and its check. Values are checked and normalised on construction
-    (lists become tuples, numeric strings from YAML become numbers); a bad value raises ``ValueError`` naming the
-    field. The defaults are the paper's ImageNet run (see the module docstring).
+    Each field below carries its help text, its check, and whether it defines the run (a resumed run must keep
+    it: :meth:`run_fields`) or may change on resume (:data:`DEFINES_RUN`, :data:`MAY_CHANGE`). Values are
+    checked and normalised on construction (lists become tuples, numeric strings from YAML become numbers); a bad
+    value raises ``ValueError`` naming the field. The defaults are the paper's ImageNet run (see the module docstring).
     """
 
     data_dir: str | None = option(
         None, "folder of training images, searched recursively (colorlab.data.ImageFolder); None trains on the "
-        "photos embedded in the dependencies (colorlab.data.SamplePhotos)", path_or_none)
+        "photos embedded in the dependencies (colorlab.data.SamplePhotos)", path_or_none, on_resume=DEFINES_RUN)
     model: str = option(
         "eccv16", "'eccv16' (the paper's classifier), 'seed' (the seed report's variant) or 'regression' (the L2 "
-        "baseline; lam, k, sigma and prior do not apply to it)", one_of(*MODEL_NAMES), choices=MODEL_NAMES)
+        "baseline; lam, k, sigma and prior do not apply to it)", one_of(*MODEL_NAMES), choices=MODEL_NAMES,
+        on_resume=DEFINES_RUN)
     width: float = option(
         1.0, "channel width multiplier of the network (1.0 is the paper's 32.2 M-parameter network)",
-        number(0.0, low_open=True))
+        number(0.0, low_open=True), on_resume=DEFINES_RUN)
     image_size: int = option(
         PAPER_IMAGE_SIZE, f"side of the square training crops in pixels, a multiple of {SIZE_MULTIPLE} (the "
-        "network's stride; paper: 176)", integer(SIZE_MULTIPLE, multiple_of=SIZE_MULTIPLE))
+        "network's stride; paper: 176)", integer(SIZE_MULTIPLE, multiple_of=SIZE_MULTIPLE), on_resume=DEFINES_RUN)
     batch_size: int = option(
         PAPER_BATCH_SIZE, "images per optimisation step, over all processes (paper: 40): under torchrun each of "
-        "the N processes takes batch_size / N of them, so the optimisation does not depend on N", integer(1))
+        "the N processes takes batch_size / N of them, so the optimisation does not depend on N", integer(1),
+        on_resume=DEFINES_RUN)
     steps: int | None = option(
         PAPER_STEPS, "optimisation steps in total, counted from the start of the run (a resumed run continues up "
-        "to this number); None: no limit by steps", integer(1, optional=True))
+        "to this number); None: no limit by steps", integer(1, optional=True), on_resume=MAY_CHANGE)
     epochs: int | None = option(
         None, "passes over the training images; None: no limit by epochs. The run stops at whichever limit "
         "comes first; set at least one. An epoch has len(training images) // batch_size steps",
-        integer(1, optional=True))
-    lr: float = option(PAPER_LR, "Adam's learning rate at step 0 (paper: 3e-5)", number(0.0, low_open=True))
+        integer(1, optional=True), on_resume=MAY_CHANGE)
+    lr: float = option(PAPER_LR, "Adam's learning rate at step 0 (paper: 3e-5)", number(0.0, low_open=True),
+                       on_resume=DEFINES_RUN)
     lr_decay_steps: tuple[int, ...] = option(
         PAPER_LR_DECAY_STEPS, "steps after which the learning rate is multiplied by lr_decay (paper: 200k, 375k)",
-        decay_steps)
+        decay_steps, on_resume=DEFINES_RUN)
     lr_decay: float = option(
         PAPER_LR_DECAY, "factor of each learning-rate decay, in (0, 1] (paper: 1/3)",
-        number(0.0, 1.0, low_open=True))
+        number(0.0, 1.0, low_open=True), on_resume=DEFINES_RUN)
     weight_decay: float = option(
         PAPER_WEIGHT_DECAY, "L2 penalty on every weight and bias in the released solver's units (1e-3 there); "
         "Adam gets weight_decay / (image_size/4)^2, the same balance of loss and penalty as the paper's summed "
-        "loss (colorlab.train.adam_weight_decay)", number(0.0))
+        "loss (colorlab.train.adam_weight_decay)", number(0.0), on_resume=DEFINES_RUN)
     betas: tuple[float, float] = option(PAPER_BETAS, "Adam's (beta1, beta2) (released solver: 0.9, 0.99)",
-                                        adam_betas)
+                                        adam_betas, on_resume=DEFINES_RUN)
     lam: float = option(LAMBDA, "lambda of the class rebalancing, in [0, 1] (paper: 0.5; 1 means no rebalancing)",
-                        number(0.0, 1.0))
+                        number(0.0, 1.0), on_resume=DEFINES_RUN)
     k: int = option(SOFT_K, "nearest bins of each pixel's soft target (paper: 5; released code: 10)",
-                    integer(1, maximum=NUM_BINS))
+                    integer(1, maximum=NUM_BINS), on_resume=DEFINES_RUN)
     sigma: float = option(SIGMA, "Gaussian sigma of the soft targets, in ab units (paper: 5)",
-                          number(0.0, low_open=True))
+                          number(0.0, low_open=True), on_resume=DEFINES_RUN)
     prior: str = option(
         "imagenet", "'imagenet' (the authors' prior shipped with colorlab) or 'empirical' (estimated from up to "
         "prior_images training images before training starts, and stored in the checkpoint)",
-        one_of(*PRIOR_KINDS), choices=PRIOR_KINDS)
-    prior_images: int = option(1000, "how many training images the empirical prior is estimated from", integer(1))
+        one_of(*PRIOR_KINDS), choices=PRIOR_KINDS, on_resume=DEFINES_RUN)
+    prior_images: int = option(1000, "how many training images the empirical prior is estimated from", integer(1),
+                               on_resume=DEFINES_RUN)
     holdout: float | tuple[str, ...] = option(
         0.0, "photos kept out of training for validation and figures: a fraction in [0, 1) of the images (chosen "
         "with seed), or a list of names (sample photo names when data_dir is None, else paths relative to "
-        "data_dir)", holdout_spec)
+        "data_dir)", holdout_spec, on_resume=DEFINES_RUN)
     device: str = option(
         "auto", "'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'; under torchrun 'cuda' means "
-        "cuda:LOCAL_RANK", device_spec)
+        "cuda:LOCAL_RANK", device_spec, on_resume=MAY_CHANGE)
     amp: str = option(
         "bf16", "autocast of the forward pass on CUDA: 'bf16' (where the GPU has native bfloat16, else fp16 with a "
         "gradient scaler, as the run's first line says), 'fp16' (with a gradient scaler) or 'off'; CPU runs "
-        "always train in float32", amp_mode, choices=AMP_MODES)
-    compile: bool = option(False, "run the model through torch.compile (worth it for long GPU runs only)", boolean)
+        "always train in float32", amp_mode, choices=AMP_MODES, on_resume=MAY_CHANGE)
+    compile: bool = option(False, "run the model through torch.compile (worth it for long GPU runs only)", boolean,
+                           on_resume=MAY_CHANGE)
     channels_last: bool = option(
         True, "keep activations in the channels-last memory format (faster convolutions on CUDA tensor cores and "
-        "with oneDNN on CPUs)", boolean)
+        "with oneDNN on CPUs)", boolean, on_resume=MAY_CHANGE)
     workers: int | None = option(
         None, "DataLoader worker processes that decode and crop images (0: in the training process); None: the "
-        "CPU cores available, shared among the processes torchrun starts on this machine", integer(0, optional=True))
+        "CPU cores available, shared among the processes torchrun starts on this machine", integer(0, optional=True),
+        on_resume=MAY_CHANGE)
     checkpoint_every: int = option(
         5000, "write the checkpoint every this many steps (and at the end, and when the run is asked to stop)",
-        integer(1))
+        integer(1), on_resume=MAY_CHANGE)
     keep_every: int | None = option(
         None, "also keep the weights of every this many steps as weights-STEP.pt in run_dir (to choose a step "
         "afterwards, e.g. by a held-out loss; see load_checkpoint); None keeps only checkpoint.pt",
-        integer(1, optional=True))
+        integer(1, optional=True), on_resume=MAY_CHANGE)
     log_every: int = option(
         100, "append a line to log.jsonl every this many steps (and at the end): the mean loss and throughput "
         "since the previous line. Only these steps and checkpoint steps wait for the device: the loss's "
-        "finiteness and stop requests are checked there", integer(1))
+        "finiteness and stop requests are checked there", integer(1), on_resume=MAY_CHANGE)
     run_dir: str | None = option(
-        None, "the run folder; None makes a new one, runs/<model>-<UTC date-time>", path_or_none)
+        None, "the run folder, locked while the run writes it (a second run there is refused); None makes a new "
+        "one, runs/<model>-<UTC date-time>", path_or_none, on_resume=MAY_CHANGE)
     resume: bool = option(
-        False, "continue from run_dir/checkpoint.pt when it exists (else start afresh); without it a run_dir that "
-        "already holds a checkpoint is refused, so a finished run is never overwritten", boolean)
+        False, "continue the run in run_dir from its checkpoint.pt (a run stopped before its first checkpoint "
+        "starts again from step 0; an empty or missing run_dir starts afresh); the fields that define the run "
+        "must keep its values, the others' changes are logged. Without it a run_dir that holds a run (config.yaml, "
+        "log.jsonl, checkpoint.pt, weights-*.pt) is refused, so no run is overwritten or mixed with another",
+        boolean, on_resume=MAY_CHANGE)
     seed: int = option(0, "seed of the initial weights, the data order and the crops (a non-negative int)",
-                       integer(0))
+                       integer(0), on_resume=DEFINES_RUN)
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -316,6 +337,11 @@ class TrainConfig:
     def field_help(cls) -> dict[str, str]:
         """The help text of every field, by name (what ``colorlab train --help`` shows)."""
         return {f.name: f.metadata["help"] for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def run_fields(cls) -> tuple[str, ...]:
+        """The names of the fields that define a run (:data:`DEFINES_RUN`): a resumed run must keep them."""
+        return tuple(f.name for f in dataclasses.fields(cls) if f.metadata["on_resume"] == DEFINES_RUN)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], **overrides) -> TrainConfig:
@@ -359,6 +385,37 @@ class TrainConfig:
         """Write :meth:`to_dict` as YAML to ``path`` (atomically)."""
         text = yaml.safe_dump(self.to_dict(), sort_keys=False)
         atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def _stored(name: str, stored: dict[str, Any]) -> Any:
+    """Field ``name`` of a stored configuration (a checkpoint's ``train_config``, a run's ``config.yaml``),
+    normalised by its check; a field the file lacks (an earlier colorlab) has its default."""
+    field = TrainConfig.__dataclass_fields__[name]
+    return _normal_path(name, field.metadata["check"](name, stored.get(name, field.default)))
+
+
+def _given(config: TrainConfig, name: str) -> Any:
+    return _normal_path(name, getattr(config, name))
+
+
+def _normal_path(name: str, value: Any) -> Any:
+    """``data/x/`` and ``./data/x`` name one folder: paths are compared in their normal form."""
+    return os.path.normpath(value) if name in ("data_dir", "run_dir") and value is not None else value
+
+
+def resume_conflicts(stored: dict[str, Any], config: TrainConfig) -> list[str]:
+    """The fields that define the run (:meth:`TrainConfig.run_fields`) where ``config`` differs from the run's
+    ``stored`` configuration, as ``"name=stored (given new)"``; empty when ``config`` may resume the run."""
+    return [f"{name}={_stored(name, stored)!r} (given {_given(config, name)!r})" for name in TrainConfig.run_fields()
+            if _stored(name, stored) != _given(config, name)]
+
+
+def resume_changes(stored: dict[str, Any], config: TrainConfig) -> dict[str, list]:
+    """The fields that may change on resume (all but ``resume`` itself) where ``config`` differs from ``stored``:
+    ``{name: [stored value, new value]}`` (plain values: numbers, strings, booleans or None; the log records them)."""
+    run = set(TrainConfig.run_fields()) | {"resume"}
+    return {name: [_stored(name, stored), _given(config, name)] for name in TrainConfig.field_names()
+            if name not in run and _stored(name, stored) != _given(config, name)}
 
 
 def format_config(config: TrainConfig, reference: TrainConfig | None = None, names: tuple[str, ...] | None = None,

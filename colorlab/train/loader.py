@@ -9,9 +9,11 @@ workers persist across epochs; the data set shares its epoch with them (:meth:`c
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +50,50 @@ def shutdown_workers(loader: torch.utils.data.DataLoader) -> None:
     if iterator is not None and hasattr(iterator, "_shutdown_workers"):
         iterator._shutdown_workers()
     loader._iterator = None
+
+
+def _worker_message(error: BaseException) -> str | None:
+    """The message of the exception a DataLoader worker raised, on one line, from the message the loader re-raises
+    it with ("Caught X in DataLoader worker process N." and the worker's traceback); None for other errors."""
+    first, _, rest = str(error).partition("\n")
+    if not (first.startswith("Caught ") and "DataLoader worker" in first):
+        return None
+    _, found, tail = rest.rpartition(f"{type(error).__name__}: ")
+    message = " ".join(tail.split()) if found else first
+    return f"{message} (in {first[first.index('DataLoader worker'):].rstrip('.')})"
+
+
+@contextlib.contextmanager
+def worker_errors() -> Iterator[None]:
+    """Re-raise an error of a DataLoader worker as the same type with the worker's own message on one line (e.g.
+    "no readable image left under 'photos': ... (in DataLoader worker process 0)"); other errors pass."""
+    try:
+        yield
+    except Exception as error:
+        message = _worker_message(error)
+        if message is None:
+            raise
+        try:
+            clear = type(error)(message)
+        except Exception:  # an exception type that does not take one message
+            raise error from None
+        raise clear from error
+
+
+def describe_images(train_set) -> str:
+    """How many images a training set has: "N images", or for a folder "N image files under 'ROOT' (M of them
+    readable)", each file decoded (meant for the few images of a set smaller than one batch)."""
+    base = base_dataset(train_set)
+    if not isinstance(base, data.ImageFolder):
+        return f"{len(train_set)} images"
+    indices = train_set.indices if isinstance(train_set, torch.utils.data.Subset) else range(len(base))
+    paths = sorted({base.paths[i % len(base.paths)] for i in indices})
+    readable = 0
+    for path in paths:
+        with contextlib.suppress(data.UnreadableImageError, OSError):
+            data.load_rgb(path)
+            readable += 1
+    return f"{len(paths)} image file(s) under {str(base.root)!r} ({readable} of them readable)"
 
 
 def _split_names(names: list[str], holdout, seed: int, what: str) -> tuple[list[str], list[str]]:
@@ -157,7 +203,7 @@ def make_loader(config: TrainConfig, runtime: Runtime, train_set) -> tuple[torch
     steps_per_epoch = sampler.num_samples // local_batch
     if steps_per_epoch == 0:
         over = f" over {runtime.world_size} processes" if runtime.distributed else ""
-        raise ValueError(f"the training set has {len(train_set)} images, fewer than one batch of batch_size="
+        raise ValueError(f"the training set has {describe_images(train_set)}, fewer than one batch of batch_size="
                          f"{config.batch_size}{over}: lower batch_size or add images")
     workers = default_workers() if config.workers is None else config.workers
     loader = torch.utils.data.DataLoader(
@@ -179,7 +225,8 @@ def prior_and_weights(config: TrainConfig, train_set, runtime: Runtime) -> tuple
         subset = torch.utils.data.Subset(train_set, sorted(order[:count].tolist()))
         workers = default_workers() if config.workers is None else config.workers
         batches = torch.utils.data.DataLoader(subset, batch_size=max(config.batch_size, 16), num_workers=workers)
-        p = empirical_prior(batches, sigma=config.sigma).to(torch.float64)
+        with worker_errors():
+            p = empirical_prior(batches, sigma=config.sigma).to(torch.float64)
     else:
         p = torch.zeros(NUM_BINS, dtype=torch.float64)
     if config.prior == "empirical":

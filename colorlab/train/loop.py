@@ -32,9 +32,9 @@ from .checkpoint import (
     rng_state,
     set_rng_state,
 )
-from .config import TrainConfig, adam_weight_decay, lr_at
-from .loader import base_dataset, build_datasets, make_loader, prior_and_weights, shutdown_workers
-from .runlog import RunLog, new_run_dir
+from .config import TrainConfig, adam_weight_decay, lr_at, resume_changes, resume_conflicts
+from .loader import base_dataset, build_datasets, make_loader, prior_and_weights, shutdown_workers, worker_errors
+from .runlog import CONFIG_NAME, RunLock, RunLog, new_run_dir, remove_leftovers, run_files
 from .runtime import Runtime, StopRequest, start_runtime
 
 
@@ -123,7 +123,7 @@ def train(state: TrainState, loader: torch.utils.data.DataLoader, log: RunLog, p
     epochs = math.ceil(state.total_steps / state.steps_per_epoch)
     epoch_bar = tqdm(total=epochs, initial=min(state.epoch, epochs), desc="epochs", unit="epoch", disable=quiet)
     step_bar = tqdm(total=state.steps_per_epoch, desc="steps", unit="step", disable=quiet, leave=False)
-    with StopRequest() as stop, epoch_bar, step_bar:
+    with StopRequest() as stop, epoch_bar, step_bar, worker_errors():
         while state.step < state.total_steps:
             if hasattr(data_set, "set_epoch"):
                 data_set.set_epoch(state.epoch)
@@ -226,20 +226,58 @@ def save(state: TrainState, path: Path) -> None:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def checkpoint_to_resume(config: TrainConfig, path: Path) -> dict | None:
-    """The checkpoint a run continues from (None: start afresh); refuses to overwrite a run without ``resume``."""
-    if not path.exists():
-        return None
+def claim_run_dir(config: TrainConfig, runtime: Runtime) -> tuple[Path, RunLock | None]:
+    """The run folder and its lock, taken by the first process (which creates the folder, a new one when
+    ``run_dir`` is None, and removes the temporary files an interrupted write left there); the other processes
+    get the folder's path, or the error the first one met (raised in every process)."""
+    lock, outcome = None, None
+    if runtime.is_main:
+        try:
+            lock = RunLock(*new_run_dir(config)) if config.run_dir is None else RunLock(Path(config.run_dir))
+            lock.acquire()
+            remove_leftovers(lock.run_dir)
+            outcome = lock.run_dir
+        except (OSError, ValueError) as error:
+            if lock is not None:
+                lock.release()
+            outcome = error
+    outcome = runtime.broadcast_object(outcome)
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return Path(outcome), lock
+
+
+def checkpoint_to_resume(config: TrainConfig, run_dir: Path) -> tuple[dict | None, dict | None]:
+    """What a run in ``run_dir`` continues from: (its checkpoint or None, the configuration stored by the run it
+    continues or None). A folder without run files starts afresh: (None, None).
+
+    Without ``resume`` a folder that holds a run is refused. With it, the run continues from ``checkpoint.pt``,
+    or, stopped before its first checkpoint, starts again from step 0 as its ``config.yaml`` says; either way the
+    fields that define the run (:meth:`TrainConfig.run_fields`) must keep the run's values.
+    """
+    found = run_files(run_dir)
+    if not found:
+        return None, None
     if not config.resume:
-        raise ValueError(f"run_dir {str(path.parent)!r} already holds a checkpoint: continue it with resume=True "
-                         "(--resume), or choose another run_dir")
-    checkpoint = read_checkpoint(path, resumable=True)
-    stored = checkpoint["train_config"]
-    for name in ("model", "width"):
-        if stored[name] != getattr(config, name):
-            raise ValueError(f"cannot resume {str(path)!r}: it was trained with {name}={stored[name]!r}, the "
-                             f"configuration says {name}={getattr(config, name)!r}")
-    return checkpoint
+        raise ValueError(f"run_dir {str(run_dir)!r} already holds a run ({', '.join(found)}): continue it with "
+                         "resume=True (--resume), or give an empty or new run_dir to start afresh")
+    checkpoint, source = None, run_dir / CHECKPOINT_NAME
+    if source.exists():
+        checkpoint = read_checkpoint(source, resumable=True)
+        stored = checkpoint["train_config"] or {}
+    elif (run_dir / CONFIG_NAME).is_file():
+        source = run_dir / CONFIG_NAME
+        stored = TrainConfig.from_yaml(source).to_dict()
+    else:
+        raise ValueError(f"cannot resume run_dir {str(run_dir)!r}: it holds {', '.join(found)} but neither "
+                         f"{CHECKPOINT_NAME} nor {CONFIG_NAME}; give an empty or new run_dir to start afresh")
+    conflicts = resume_conflicts(stored, config)
+    if conflicts:
+        free = [n for n in TrainConfig.field_names() if n not in TrainConfig.run_fields()]
+        raise ValueError(f"cannot resume {str(source)!r}: these fields define the run and differ from its values: "
+                         f"{'; '.join(conflicts)}. Resume with the run's values (only {', '.join(free)} may "
+                         "change), or start a new run in another run_dir")
+    return checkpoint, stored
 
 
 def new_state(config: TrainConfig, runtime: Runtime, train_set, steps_per_epoch: int,
@@ -284,27 +322,10 @@ def resume(state: TrainState, checkpoint: dict) -> None:
     state.scheduler.load_state_dict(checkpoint["scheduler"])
     if checkpoint["scaler"] is not None and state.scaler.is_enabled():
         state.scaler.load_state_dict(checkpoint["scaler"])
-    config, stored = state.config, checkpoint["train_config"]
-    if (stored["lr"], list(stored["lr_decay_steps"]), stored["lr_decay"]) != (
-        config.lr, list(config.lr_decay_steps), config.lr_decay
-    ):  # a changed schedule wins over the stored one, from the step the run resumes at
-        reschedule(state.optimizer, state.scheduler, config, checkpoint["step"])
     state.step, state.saved_step = checkpoint["step"], checkpoint["step"]
     state.epoch, state.batch_in_epoch = checkpoint["epoch"], checkpoint["batch_in_epoch"]
     state.elapsed_before = float(checkpoint["elapsed"])
     set_rng_state(checkpoint["rng"], state.device)
-
-
-def reschedule(optimizer, scheduler, config: TrainConfig, step: int) -> None:
-    """Set the learning rate of ``step`` under ``config``'s schedule (a resumed run whose schedule changed)."""
-    lr = lr_at(config, step)
-    scheduler.milestones = type(scheduler.milestones)(list(config.lr_decay_steps))
-    scheduler.gamma = config.lr_decay
-    scheduler.base_lrs = [config.lr for _ in optimizer.param_groups]
-    for group in optimizer.param_groups:
-        group["lr"] = lr
-        group["initial_lr"] = config.lr
-    scheduler._last_lr = [lr for _ in optimizer.param_groups]
 
 
 def summary(state: TrainState, loader: torch.utils.data.DataLoader, run_dir: Path) -> str:
@@ -324,15 +345,22 @@ def fit(config: TrainConfig) -> Path:
     """Train as ``config`` says and return the run folder (see :mod:`colorlab.train.runlog` for its contents).
 
     Writes a line to ``log.jsonl`` every ``log_every`` steps and the checkpoint every ``checkpoint_every`` steps
-    and at the end. With ``resume=True`` a run continues from its checkpoint exactly where it stopped (model,
-    Adam, learning-rate schedule, gradient scaler, random states, position in the epoch); log lines written after
-    that checkpoint are dropped. The caller's random states are left as they were. Under ``torchrun``
-    (``WORLD_SIZE`` > 1) see :mod:`colorlab.train.runtime`; only the first process writes files.
+    and at the end. The run holds the lock of its folder from start to end (:class:`colorlab.train.runlog.RunLock`)
+    and first removes the temporary files an interrupted write left there. With ``resume=True`` a run continues
+    from its checkpoint exactly where it stopped (model, Adam, learning-rate schedule, gradient scaler, random
+    states, position in the epoch); log lines written after that checkpoint are dropped, and a record of the
+    resume with the fields that changed is logged. Only fields that may change on resume may differ from the
+    run's (:meth:`TrainConfig.run_fields` may not). A run stopped before its first checkpoint starts again from
+    step 0. The caller's random states are left as they were. Under ``torchrun`` (``WORLD_SIZE`` > 1) see
+    :mod:`colorlab.train.runtime`; only the first process writes files.
 
     Raises:
-        ValueError: a bad configuration (e.g. ``run_dir`` already holds a checkpoint and ``resume`` is False,
-            or the training set has fewer images than ``batch_size``), or a checkpoint that does not belong to
-            this configuration's model. Nothing is written then.
+        ValueError: a bad configuration (e.g. ``run_dir`` already holds a run and ``resume`` is False, ``resume``
+            without ``run_dir``, or the training set has fewer images than ``batch_size``), or a run that this
+            configuration may not resume (another model, changed fields that define the run). Nothing is
+            written then.
+        colorlab.train.RunFolderInUseError: another run holds the lock of ``run_dir``; the message names it.
+        OSError: e.g. no space left on device while writing a checkpoint; the previous checkpoint is kept.
         NonFiniteLossError: the loss became NaN or infinite; the message names the step. The checkpoint of
             the last good step is left as it was.
         TrainingInterrupted: SIGINT (Ctrl-C, a notebook's interrupt) or SIGTERM (e.g. a cluster's preemption)
@@ -342,24 +370,38 @@ def fit(config: TrainConfig) -> Path:
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig; got {type(config).__name__}")
+    if config.resume and config.run_dir is None:
+        raise ValueError("resume=True needs run_dir, the folder of the run to continue (with run_dir None every "
+                         "run starts in a new folder): give run_dir, or leave resume False")
     with start_runtime(config) as runtime:
-        run_dir = Path(config.run_dir) if config.run_dir else Path(runtime.broadcast_object(new_run_dir(config)))
-        path = run_dir / CHECKPOINT_NAME
-        checkpoint = checkpoint_to_resume(config, path)
-        train_set, _ = build_datasets(config)
-        loader, steps_per_epoch = make_loader(config, runtime, train_set)
-        state = new_state(config, runtime, train_set, steps_per_epoch, checkpoint)
-        log = RunLog(run_dir, enabled=runtime.is_main)  # the folder is made only now that the data are checked
-        log.start(config, state.step, summary(state, loader, run_dir))
+        run_dir, lock = claim_run_dir(config, runtime)
         try:
-            train(state, loader, log, path)
+            run(config, runtime, run_dir)
         finally:
-            shutdown_workers(loader)
-            log.close()
-        if runtime.distributed:
-            # DDP copies rank 0's BatchNorm statistics to the other ranks before each forward pass, not after the
-            # last one: copy them once more so that every process ends with rank 0's (checkpointed) model.
-            for buffer in state.model.buffers():
-                torch.distributed.broadcast(buffer, src=0)
-            runtime.barrier()
+            if lock is not None:
+                lock.release()
     return run_dir
+
+
+def run(config: TrainConfig, runtime: Runtime, run_dir: Path) -> None:
+    """The part of :func:`fit` that runs while the run folder is locked."""
+    path = run_dir / CHECKPOINT_NAME
+    checkpoint, stored = checkpoint_to_resume(config, run_dir)
+    train_set, _ = build_datasets(config)
+    loader, steps_per_epoch = make_loader(config, runtime, train_set)
+    state = new_state(config, runtime, train_set, steps_per_epoch, checkpoint)
+    log = RunLog(run_dir, enabled=runtime.is_main)
+    event = None if stored is None else {"step": state.step, "event": "resume", "time": round(state.elapsed(), 6),
+                                         "changed": resume_changes(stored, config)}
+    log.start(config, state.step, summary(state, loader, run_dir), event)
+    try:
+        train(state, loader, log, path)
+    finally:
+        shutdown_workers(loader)
+        log.close()
+    if runtime.distributed:
+        # DDP copies rank 0's BatchNorm statistics to the other ranks before each forward pass, not after the
+        # last one: copy them once more so that every process ends with rank 0's (checkpointed) model.
+        for buffer in state.model.buffers():
+            torch.distributed.broadcast(buffer, src=0)
+        runtime.barrier()
