@@ -60,8 +60,9 @@ class BookFigure(Figure):
     """A :class:`~matplotlib.figure.Figure` drawn for the page: no text below :data:`MIN_FONT_SIZE` points,
     and titles and axis labels wrapped onto more lines where they are longer than their panel.
 
-    Text is wrapped while the figure is laid out and left alone in a draw without layout: the last draw of
-    ``savefig(..., bbox_inches="tight")`` (the notebook's) keeps the text its bounding box was measured with."""
+    Text is wrapped while the figure is laid out; a draw without layout wraps only text not wrapped before, so
+    the last draw of ``savefig(..., bbox_inches="tight")`` (the notebook's) keeps the text its bounding box was
+    measured with."""
 
     def fit_text(self, renderer) -> None:
         """Raise small fonts to :data:`MIN_FONT_SIZE`; where the figure is laid out, wrap long titles and labels."""
@@ -69,16 +70,21 @@ class BookFigure(Figure):
             if text.get_fontsize() < MIN_FONT_SIZE:
                 text.set_fontsize(MIN_FONT_SIZE)
         engine = self.get_layout_engine()
-        if engine is not None and not isinstance(engine, PlaceHolderLayoutEngine):
+        if engine is None or isinstance(engine, PlaceHolderLayoutEngine):
+            self._wrap_all(renderer, again=False)
+        else:
             self._wrap_all(renderer)
             engine.execute(self)  # lays the wrapped text out, so that a colorbar's label fits its size
             self._wrap_all(renderer)
 
-    def _wrap_all(self, renderer) -> None:
-        """Wrap every title and axis label from the text it was given, to :func:`_wrap_rooms`."""
+    def _wrap_all(self, renderer, again: bool = True) -> None:
+        """Wrap every title and axis label (``again=False``: those not wrapped yet) from the text it was given,
+        to :func:`_wrap_rooms`."""
         wrapped = getattr(self, "_wrapped", {})  # Text → (the text given, the text wrapped)
         for ax in self.axes:
             for text, room in _wrap_rooms(ax, renderer):
+                if not again and wrapped.get(text, (None, None))[1] == text.get_text():
+                    continue
                 given, last = wrapped.get(text, (None, None))
                 if text.get_text() != last:
                     given = text.get_text()  # set anew since it was last wrapped
@@ -137,7 +143,8 @@ def _wrapped_text(text: str, artist: Text, room: float, renderer) -> str:
 
 
 def _wrap_title(ax, renderer) -> None:
-    """Wrap the title of ``ax`` (as it is now) to the width ``ax`` is drawn at."""
+    """Wrap the title of ``ax``, as it is now, to its room (:func:`_wrap_rooms`): for a widget's frame, whose
+    titles change without a layout."""
     ax.title.set_text(_wrapped_text(ax.title.get_text(), ax.title, _wrap_rooms(ax, renderer)[0][1], renderer))
 
 
