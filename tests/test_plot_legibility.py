@@ -140,7 +140,7 @@ def gallery() -> dict:
     model, regressor = cl.load_pretrained("classification"), cl.load_pretrained("regression")
     l = cl.rgb_to_lab(cl.to_tensor(rgb))[:, :1]
     with torch.no_grad():
-        logits = model(cl.normalize_l(l))
+        logits, crop_logits = model(cl.normalize_l(l)), model(cl.normalize_l(l[..., :64, :64]))
     with torch.device("meta"):
         net, plain = cl.ECCV16(width=1.0), cl.ECCV16(width=1.0, dilation=1)
     fields = {"dilated conv5–6 (paper)": cl.receptive_fields(net), "no dilation": cl.receptive_fields(plain)}
@@ -173,7 +173,7 @@ def gallery() -> dict:
         "receptive_field_growth_photo": lambda: plot.receptive_field_growth(fields, rgb),
         "receptive_field_map": lambda: plot.receptive_field_map(rgb[:64, :64], fields, gradient),
         "bin_distribution": lambda: plot.bin_distribution(rgb, logits, (12, 20)),
-        "temperature_strip": lambda: plot.temperature_strip(rgb, logits),
+        "temperature_strip": lambda: plot.temperature_strip(rgb[:64, :64], crop_logits),
         "training_curves": lambda: plot.training_curves(records),
         "colorization_grid": lambda: plot.colorization_grid(model, photos, size=32),
         "method_comparison": lambda: plot.method_comparison(validation),
