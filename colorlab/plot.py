@@ -17,13 +17,14 @@ Sections: the Lab space (chapter 1), quantization (chapter 2), soft encoding (ch
 
 from __future__ import annotations
 
-import textwrap
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
 from matplotlib.colors import ListedColormap, LogNorm
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Text
 
@@ -57,34 +58,94 @@ MIN_FONT_SIZE = 9.0
 
 class BookFigure(Figure):
     """A :class:`~matplotlib.figure.Figure` drawn for the page: no text below :data:`MIN_FONT_SIZE` points,
-    and each panel's title wrapped onto more lines when it is wider than the panel's share of the figure."""
+    and titles and axis labels wrapped onto more lines where they are longer than their panel.
+
+    Text is wrapped while the figure is laid out; a draw without layout wraps only text not wrapped before, so
+    the last draw of ``savefig(..., bbox_inches="tight")`` (the notebook's) keeps the text its bounding box was
+    measured with."""
 
     def fit_text(self, renderer) -> None:
-        """Raise small fonts to :data:`MIN_FONT_SIZE` and wrap wide titles (done before every draw)."""
+        """Raise small fonts to :data:`MIN_FONT_SIZE`; where the figure is laid out, wrap long titles and labels."""
         for text in self.findobj(Text):
             if text.get_fontsize() < MIN_FONT_SIZE:
                 text.set_fontsize(MIN_FONT_SIZE)
+        engine = self.get_layout_engine()
+        if engine is None or isinstance(engine, PlaceHolderLayoutEngine):
+            self._wrap_all(renderer, again=False)
+        else:
+            self._wrap_all(renderer)
+            engine.execute(self)  # lays the wrapped text out, so that a colorbar's label fits its size
+            self._wrap_all(renderer)
+
+    def _wrap_all(self, renderer, again: bool = True) -> None:
+        """Wrap every title and axis label (``again=False``: those not wrapped yet) from the text it was given,
+        to :func:`_wrap_rooms`."""
+        wrapped = getattr(self, "_wrapped", {})  # Text → (the text given, the text wrapped)
         for ax in self.axes:
-            _wrap_title(ax, renderer)
+            for text, room in _wrap_rooms(ax, renderer):
+                if not again and wrapped.get(text, (None, None))[1] == text.get_text():
+                    continue
+                given, last = wrapped.get(text, (None, None))
+                if text.get_text() != last:
+                    given = text.get_text()  # set anew since it was last wrapped
+                text.set_text(_wrapped_text(given, text, room, renderer))
+                wrapped[text] = (given, text.get_text())
+        self._wrapped = wrapped
 
     def draw(self, renderer):
         self.fit_text(renderer)
         super().draw(renderer)
 
 
+#: Spaces around these signs do not break a line: "chroma < 10" and "λ = 0.5" stay on one line.
+_KEEP_TOGETHER = re.compile(r" ([=<>≤≥≈]) ")
+
+
+def _wrap_rooms(ax, renderer) -> list[tuple[Text, float]]:
+    """(text, pixels it may span) for the title and axis labels of ``ax``.
+
+    The title and x label of a panel of a grid may span 95% of its share of the figure's width (not the axes'
+    own width: that shrinks as a title grows taller under an equal aspect, so wrapping to it would feed back),
+    and no more than they can centred on the axes inside the figure; the y label, and the labels of an axes
+    outside a grid (a colorbar), the axes as it is drawn."""
+    ax.apply_aspect()
+    box, figure = ax.get_window_extent(renderer), ax.get_figure(root=True).bbox
+    room = 0.95 * box.width
+    spec = ax.get_subplotspec()
+    if spec is not None:
+        columns = spec.get_gridspec().get_width_ratios() or [1] * spec.get_gridspec().ncols
+        share = sum(columns[i] for i in spec.colspan) / sum(columns)
+        room = 0.95 * min(figure.width * share, box.x0 + box.x1, 2 * figure.width - box.x0 - box.x1)
+    return [(ax.title, room), (ax.xaxis.label, room), (ax.yaxis.label, box.height)]
+
+
+def _wrapped_text(text: str, artist: Text, room: float, renderer) -> str:
+    """``text`` broken at spaces (not inside "a < b" phrases, not in TeX) so that no line drawn in ``artist``'s
+    font is wider than ``room`` pixels; a word longer than ``room`` gets a line of its own."""
+    if not text or "$" in text:
+        return text
+
+    def width(line: str) -> float:
+        return renderer.get_text_width_height_descent(line, artist.get_fontproperties(), ismath=False)[0]
+
+    lines = []
+    for line in _KEEP_TOGETHER.sub("\u00a0\\1\u00a0", text).split("\n"):
+        words = line.split(" ")
+        current = words[0]
+        for word in words[1:]:
+            if width(f"{current} {word}".replace("\u00a0", " ")) <= room:
+                current = f"{current} {word}"
+            else:
+                lines.append(current)
+                current = word
+        lines.append(current)
+    return "\n".join(lines).replace("\u00a0", " ")
+
+
 def _wrap_title(ax, renderer) -> None:
-    """Break a title (without TeX) at spaces so that no line is wider than the panel's grid column."""
-    spec, title = ax.get_subplotspec(), ax.title
-    text = title.get_text()
-    if spec is None or not text or "$" in text:
-        return
-    ratios = spec.get_gridspec().get_width_ratios() or [1] * spec.get_gridspec().ncols
-    room = 0.95 * ax.get_figure().bbox.width * sum(ratios[i] for i in spec.colspan) / sum(ratios)
-    lines = text.replace(" = ", "\u00a0=\u00a0").split("\n")  # keep "name = value" on one line
-    width = title.get_window_extent(renderer).width  # of the longest line
-    if width > room:
-        chars = max(10, int(max(map(len, lines)) * room / width))
-        title.set_text("\n".join(textwrap.fill(line, chars) for line in lines).replace("\u00a0", " "))
+    """Wrap the title of ``ax``, as it is now, to its room (:func:`_wrap_rooms`): for a widget's frame, whose
+    titles change without a layout."""
+    ax.title.set_text(_wrapped_text(ax.title.get_text(), ax.title, _wrap_rooms(ax, renderer)[0][1], renderer))
 
 
 def _figure(ncols: int, nrows: int = 1, panel: float = 3.4, height: float | None = None) -> Figure:
@@ -104,6 +165,13 @@ def _image_grid(rows, panel: float, height: float | None = None, fontsize: float
             ax.set_title(title, fontsize=fontsize)
             ax.axis("off")
     return fig
+
+
+def _legend_below(ax, label_lines: int = 1):
+    """The legend of ``ax`` under its x axis (tick labels and an x label of ``label_lines`` lines), off the
+    data; an axes legend still, as a widget may redraw it (:meth:`matplotlib.axes.Axes.get_legend`)."""
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), borderaxespad=3 + 1.3 * label_lines,
+                     frameon=False, fontsize=MIN_FONT_SIZE)
 
 
 def _rgb_tensor(rgb, name: str = "rgb") -> torch.Tensor:
@@ -311,7 +379,7 @@ def ab_bins_grid(l: float = 50.0, centres=None, mark_out_of_gamut: bool = False)
         title = f"{len(centres)} ab bins, grid step {_bins.GRID_STEP} (colours at L = {l:g})"
     _draw_hull(ax)
     _ab_axes(ax, title)
-    ax.legend(loc="lower left", fontsize="small")
+    fig.legend(loc="outside lower center", ncols=2, fontsize="small", frameon=False)
     ax.grid(alpha=0.25)
     return fig
 
@@ -623,7 +691,7 @@ def loss_share(prior, lam: float = _prior.LAMBDA, top: int = 10) -> Figure:
     seen = prior > 0
     positive = np.concatenate([before[seen], after[seen]])
     norm = LogNorm(vmin=positive.min(), vmax=positive.max())
-    fig = _figure(3, panel=3.7, height=3.6)
+    fig = _figure(3, panel=3.7, height=4.4)  # room for the legend under the curves
     axes = fig.subplots(1, 3)
     _bin_map(axes[0], np.where(seen, before, np.nan), norm, cmap="cividis", title="share of the loss, no rebalancing")
     image = _bin_map(axes[1], np.where(seen, after, np.nan), norm, cmap="cividis",
@@ -640,7 +708,7 @@ def loss_share(prior, lam: float = _prior.LAMBDA, top: int = 10) -> Figure:
     axes[2].set_xlabel("bins, most frequent first")
     axes[2].set_ylabel("cumulative share of the loss")
     axes[2].set_title("who carries the loss")
-    axes[2].legend(fontsize="small", loc="upper left")
+    _legend_below(axes[2], label_lines=2)  # the x label is wrapped in this narrow panel
     for ax in axes[:2]:
         ax.title.set_fontsize("medium")
     return fig
@@ -718,17 +786,20 @@ def network_blocks(rows, input_size: int | None = None) -> Figure:
     boxes = ([("input", (1, input_size, input_size), "tab:gray", False, 1)] if input_size else [])
     boxes += [(r.block, r.output_shape, _block_colour(r), r.batch_norm, r.dilation) for r in rows]
     tallest = max(shape[1] for _, shape, *_ in boxes)
-    x = 0.0
-    for name, (c, h, w), colour, bn, dilation in boxes:
+    x, shape_y = 0.0, []
+    for i, (name, (c, h, w), colour, bn, dilation) in enumerate(boxes):
         width = 0.25 + 0.9 * np.sqrt(c / 512)
         height = h / tallest
         ax.add_patch(Rectangle((x, -height / 2), width, height, facecolor=colour, alpha=0.75, edgecolor="black"))
-        ax.text(x + width / 2, height / 2 + 0.03, f"{c}×\n{h}×{w}", ha="center", va="bottom", fontsize=7.5)
+        # Every other shape label is raised above its left neighbour's, as wide shapes ("128×128") of narrow
+        # neighbouring boxes would run into each other.
+        shape_y.append(max(height / 2 + 0.03, shape_y[-1] + 0.3 if i % 2 else 0.0))
+        ax.text(x + width / 2, shape_y[-1], f"{c}×\n{h}×{w}", ha="center", va="bottom", fontsize=7.5)
         label = name + (f"\ndilation {dilation}" if dilation > 1 else "") + ("\nBN" if bn else "")
         ax.text(x + width / 2, -height / 2 - 0.03, label, ha="center", va="top", fontsize=8)
         x += width + 0.5
     ax.set_xlim(-0.2, x)
-    ax.set_ylim(-0.75, 0.8)
+    ax.set_ylim(-0.75, max(shape_y) + 0.3)
     ax.axis("off")
     ax.set_title("blocks and output shapes (box height ∝ output side, width ∝ √channels)")
     names = [r.block for r in rows]
@@ -782,11 +853,14 @@ def receptive_field_growth(fields: Mapping[str, Sequence], rgb=None) -> Figure:
         if _block_of(r.layer) not in labels:
             ticks.append(i)
             labels.append(_block_of(r.layer))
-    ax.set_xticks(ticks, labels, rotation=45, ha="right")
+    ax.set_xticks(ticks, labels, rotation=90)  # upright, the close ticks of conv1–conv3 would collide
     ax.set_xlabel("layer (first convolution of each block)")
     ax.set_ylabel("receptive field side (input pixels)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left")
+    if rgb is None:
+        ax.legend(loc="lower right", fontsize=8)  # under the curves, which rise to the right
+    else:  # the panel is too narrow for it under the curves
+        fig.legend(handles=ax.get_lines(), loc="outside lower left", fontsize=8, frameon=False)
     ax.set_title("receptive field after each convolution")
     if rgb is not None:
         image = _image(_rgb_tensor(rgb))
@@ -800,7 +874,7 @@ def receptive_field_growth(fields: Mapping[str, Sequence], rgb=None) -> Figure:
         photo_ax.plot([width / 2], [height / 2], "+", color="white", ms=12, mew=2)
         photo_ax.set_xlim(-0.5, width - 0.5)
         photo_ax.set_ylim(height - 0.5, -0.5)
-        photo_ax.legend(loc="lower right", fontsize=8)
+        photo_ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=8)  # under the photo
         photo_ax.set_title(f"what the centre output cell sees ({width}×{height} photo)")
         photo_ax.axis("off")
     return fig
@@ -926,7 +1000,7 @@ def bin_distribution(rgb, logits, cell: tuple[int, int], T: float | None = None)
             label=f"annealed mean T={T:.2f} ({mean_ab[0]:.0f}, {mean_ab[1]:.0f})")
     ax.plot(*mode_ab, "s", ms=9, mfc="none", mec="tab:green", mew=2,
             label=f"mode ({mode_ab[0]:.0f}, {mode_ab[1]:.0f})")
-    ax.legend(loc="lower left", fontsize=7)
+    _legend_below(ax)
     return fig
 
 
@@ -1063,7 +1137,7 @@ def training_curves(log, smooth: int = 10) -> Figure:
     ax_lr.set_ylabel("learning rate", color="tab:orange")
     ax_lr.tick_params(axis="y", colors="tab:orange")
     handles = ax_loss.get_legend_handles_labels()[0] + ax_lr.get_legend_handles_labels()[0]
-    ax_loss.legend(handles=handles, loc="best", fontsize=8)
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     ax_loss.set_title(f"{int(step[-1])} steps, last loss {loss[-1]:.3f}")
     ax_speed.plot(step, speed, ".-", color="tab:green", lw=0.8)
     if np.isfinite(speed).any():
@@ -1129,7 +1203,7 @@ def method_comparison(result: Mapping, metrics: Sequence[str] = ("auc", "auc_reb
     methods = list(result["methods"])
     if not methods:
         raise ValueError("result: no method to show")
-    fig = _figure(len(metrics), panel=3.1, height=3.0)
+    fig = _figure(len(metrics), panel=3.1, height=3.6)
     axes = np.atleast_1d(fig.subplots(1, len(metrics)))
     y = np.arange(len(methods))[::-1]
     for ax, metric in zip(axes, metrics):
@@ -1139,12 +1213,10 @@ def method_comparison(result: Mapping, metrics: Sequence[str] = ("auc", "auc_reb
         ax.barh(y, means, color=[_METHOD_COLOURS.get(m, "tab:grey") for m in methods], alpha=0.85)
         ax.errorbar(means, y, xerr=np.abs(ci.T - means), fmt="none", ecolor="black", capsize=3, lw=1)
         if metric == "colorfulness" and "ground_truth" in result:
-            ax.axvline(result["ground_truth"]["colorfulness"]["mean"], color="black", ls="--", lw=1,
-                       label="ground truth")
-            ax.legend(loc="lower right", fontsize=7)
-        lo = np.nanmin(ci[:, 0])
-        if metric != "colorfulness":
-            ax.set_xlim(left=max(0.0, lo - 0.15 * (np.nanmax(ci[:, 1]) - lo + 1e-9)))
+            truth = ax.axvline(result["ground_truth"]["colorfulness"]["mean"], color="black", ls="--", lw=1,
+                               label="ground truth")
+            fig.legend(handles=[truth], loc="outside lower right", fontsize=7, frameon=False)
+        ax.set_xlim(left=0)  # a bar's length is its value
         ax.set_yticks(y, [_METHOD_LABELS.get(m, m) for m in methods] if ax is axes[0] else [""] * len(methods))
         ax.set_xlabel(_METRIC_LABELS.get(metric, metric))
         ax.grid(axis="x", alpha=0.3)
