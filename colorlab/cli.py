@@ -164,13 +164,17 @@ def _positive_int(text: str) -> int:
 
 
 def _temperature(text: str) -> float:
+    """A temperature under the rule of :func:`colorlab.decode.check_temperature`: 0 ≤ T ≤ inf."""
+    from .decode import check_temperature
+
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"the temperature must be ≥ 0 (0 decodes the mode), got {text!r}")
-    return value
+    try:
+        return check_temperature(value, "the temperature")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _reporting_warnings(command: str, fn, *args, **kwargs):

@@ -39,7 +39,7 @@ from torch import nn
 
 from ._validate import check_image
 from .bins import NUM_BINS
-from .decode import T_ANNEALED, annealed_mean_from_logits, decode_mode
+from .decode import T_ANNEALED, annealed_mean_from_logits, check_temperature, decode_mode
 
 #: L is centred and scaled as (L − L_CENTER) / L_SCALE before entering a network (the authors' PyTorch port).
 L_CENTER = 50.0
@@ -228,8 +228,9 @@ class ColorizationNet(nn.Module):
 
         Args:
             l: (B, 1, H, W) floating tensor, L in [0, 100], on the model's device.
-            T: annealed-mean temperature (paper §2.3; 0.38 default, 1 gives the mean, 0 the mode).
-                Ignored by the regression model.
+            T: annealed-mean temperature, 0 ≤ T ≤ inf (paper §2.3; 0.38 default, 1 gives the mean, 0 the mode;
+                the rule of :func:`colorlab.decode.check_temperature`). Checked, then ignored, by the regression
+                model.
             size: shorter side of the prediction in pixels; None predicts at the input's own size.
             mode: decode with the mode of the distribution (same as T = 0).
 
@@ -237,6 +238,7 @@ class ColorizationNet(nn.Module):
             (B, 2, H, W) ab in CIELAB units, the dtype of ``l``, on the model's device. No gradients.
         """
         check_image(l, 1, "l")
+        check_temperature(T)
         height, width = l.shape[-2:]
         param = next(self.parameters())
         x = l.to(torch.float32) if l.dtype in (torch.float16, torch.bfloat16) else l
@@ -260,10 +262,10 @@ class _Classifier(ColorizationNet):
     output_kind = "logits"
 
     def output_to_ab(self, out, T=T_ANNEALED, *, mode=False):
-        """logits (B, NUM_BINS, h, w) → ab (B, 2, h, w): annealed mean at temperature T (decoded in at least
-        float32), or the mode when ``mode`` is set or T == 0."""
+        """logits (B, NUM_BINS, h, w) → ab (B, 2, h, w): annealed mean at temperature T, 0 ≤ T ≤ inf (decoded
+        in at least float32; T = 0 is the mode), or the centre of the most probable bin when ``mode`` is set."""
         logits = out.float() if out.dtype in (torch.float16, torch.bfloat16) else out
-        if mode or T == 0:
+        if mode:
             return decode_mode(logits)
         return annealed_mean_from_logits(logits, T)
 

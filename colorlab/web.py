@@ -3,12 +3,13 @@
 :class:`BrowserColorizer` wraps a classification model into the pipeline of :func:`colorlab.colorize_rgb`
 (paper §2.3 and the authors' demo), from 8-bit pixels to 8-bit pixels: sRGB → CIELAB, L resized so that its
 shorter side is ``size`` pixels (:func:`colorlab.models.prediction_shape`, antialiased bilinear), the network,
-the annealed mean at temperature T, ab upsampled bilinearly onto the full-resolution L, and back to sRGB.
+the annealed mean at temperature T (computed in log space as :mod:`colorlab.decode` does, for every T from 0 to
+inf), ab upsampled bilinearly onto the full-resolution L, and back to sRGB.
 :func:`export_onnx` writes it as one ONNX graph with a dynamic height and width, so a browser running
 onnxruntime-web only moves pixels in and out. The graph::
 
     inputs   rgb          uint8   (1, 3, H, W)   sRGB, channels first
-             temperature  float32 ()             T of the annealed mean (raised to T_MIN if lower)
+             temperature  float32 ()             T of the annealed mean, 0 (the mode) to inf; NaN or < 0 is 0
     outputs  colorized    uint8   (1, 3, H, W)   the input's L with the predicted ab
              gray         uint8   (1, 3, H, W)   the input's L alone (ab = 0): what the network sees
 
@@ -32,7 +33,7 @@ from torch import nn
 
 from .color import lab_to_rgb, rgb_to_lab
 from .colorize import _rgb_uint8
-from .decode import T_ANNEALED, annealed_mean_from_logits
+from .decode import T_ANNEALED, _annealed
 from .models import PREDICT_SIZE, ColorizationNet, normalize_l, prediction_shape
 
 __all__ = [
@@ -59,7 +60,7 @@ PRECISIONS = ("fp32", "fp16", "int8")
 #: store their weights in float16 (:func:`colorlab.save_pretrained`), so it loses nothing; int8 for models too
 #: large for float16, at a cost in accuracy that ``benchmarks/web_precision.py`` measures.
 AUTO_PRECISIONS = ("fp16", "int8")
-#: The graph raises lower temperatures to this one (T → 0 is the mode; T = 0 itself would divide by zero).
+#: The lowest temperature on the panel's slider (the graph itself takes any T ≥ 0: T = 0 is the mode).
 T_MIN = 0.01
 #: The ONNX opset of the graph (antialiased Resize needs 18 or later).
 OPSET = 20
@@ -78,8 +79,9 @@ class BrowserColorizer(nn.Module):
 
     forward(rgb, temperature): rgb uint8 (1, 3, H, W) sRGB and a float32 scalar tensor T → ``(colorized,
     gray)``, both uint8 (1, 3, H, W). Every step is the package's own function (Lab conversion,
-    :func:`colorlab.models.prediction_shape`, the network, :func:`colorlab.annealed_mean_from_logits`), so
-    the result matches ``colorize_rgb(model, rgb, T, size)`` up to float rounding. Puts ``model`` in eval mode.
+    :func:`colorlab.models.prediction_shape`, the network, the annealed mean of :mod:`colorlab.decode`), so
+    the result matches ``colorize_rgb(model, rgb, T, size)`` up to float rounding, for every T from 0 to inf
+    (a graph cannot refuse an input: a NaN or negative T is taken as 0). Puts ``model`` in eval mode.
     """
 
     def __init__(self, model: ColorizationNet, size: int = PREDICT_SIZE):
@@ -96,8 +98,7 @@ class BrowserColorizer(nn.Module):
         small = F.interpolate(l, size=prediction_shape(height, width, self.size), mode="bilinear",
                               align_corners=False, antialias=True)
         logits = self.model(normalize_l(small))
-        # softmax(logits / T) is the annealed mean at T, i.e. the plain mean (T = 1) of logits / T
-        ab = annealed_mean_from_logits(logits / temperature.clamp(min=T_MIN), 1.0)
+        ab = _annealed(logits, torch.where(temperature >= 0, temperature, 0.0))  # NaN >= 0 is false too
         ab = F.interpolate(ab, size=(height, width), mode="bilinear", align_corners=False)
         colorized = lab_to_rgb(torch.cat([l, ab], dim=1))
         gray = lab_to_rgb(torch.cat([l, torch.zeros_like(ab)], dim=1))

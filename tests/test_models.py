@@ -244,6 +244,23 @@ def test_colorize_matches_manual_pipeline():
     assert not torch.allclose(model.colorize(l, mode=True, size=None), ab)
 
 
+@pytest.mark.parametrize("name", ["eccv16", "regression"])
+def test_colorize_follows_the_temperature_rule(name):
+    torch.manual_seed(0)
+    model = models.build_model(name, 0.125).eval()
+    with torch.no_grad():
+        model.blocks.out.weight.mul_(1e4)  # logits that differ as a trained model's do, not by 1e-6
+    l = torch.rand(1, 1, 32, 32) * 100
+    if name == "eccv16":
+        mode = model.colorize(l, mode=True, size=None)
+        for T in (0, 1e-40, 1e-6):
+            torch.testing.assert_close(model.colorize(l, T, size=None), mode, rtol=0, atol=1e-4)
+        assert torch.isfinite(model.colorize(l, float("inf"), size=None)).all()
+    for T, error in ((-1.0, ValueError), (float("nan"), ValueError), ("0.38", TypeError)):
+        with pytest.raises(error, match="T must be"):
+            model.colorize(l, T)
+
+
 def test_colorize_high_resolution_predicts_at_fixed_size():
     model = models.ECCV16(width=0.125)
     seen = []

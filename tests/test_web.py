@@ -59,14 +59,21 @@ def test_browser_colorizer_is_colorize_rgb(shape):
     np.testing.assert_array_equal(gray[0].permute(1, 2, 0).numpy(), gray_rgb(rgb))
 
 
-def test_browser_colorizer_raises_t_to_its_minimum_and_refuses_regression():
+def test_browser_colorizer_follows_the_temperature_rule_and_refuses_regression():
     torch.manual_seed(0)
     model = build_model("eccv16", 0.125).eval()
-    x = torch.zeros(1, 3, 16, 16, dtype=torch.uint8)
     with torch.no_grad():
-        at_zero, _ = BrowserColorizer(model, size=16)(x, torch.tensor(0.0))
-        at_min, _ = BrowserColorizer(model, size=16)(x, torch.tensor(0.01))
-    torch.testing.assert_close(at_zero, at_min, rtol=0, atol=0)
+        model.blocks.out.weight.mul_(1e4)  # logits that differ as a trained model's do
+    rgb = np.random.default_rng(0).integers(0, 256, (24, 40, 3), dtype=np.uint8)
+    x = torch.from_numpy(rgb).permute(2, 0, 1)[None].contiguous()
+    pipeline = BrowserColorizer(model, size=16)
+    with torch.no_grad():
+        for T in (0.0, 1e-40, 1e-6, float("inf")):
+            colorized, _ = pipeline(x, torch.tensor(T))
+            np.testing.assert_array_equal(colorized[0].permute(1, 2, 0).numpy(), colorize_rgb(model, rgb, T, size=16))
+        mode, _ = pipeline(x, torch.tensor(0.0))
+        for T in (-1.0, float("nan")):  # a graph cannot refuse its input: T is then 0
+            torch.testing.assert_close(pipeline(x, torch.tensor(T))[0], mode, rtol=0, atol=0)
     with pytest.raises(TypeError, match="classification"):
         BrowserColorizer(build_model("regression", 0.125))
 
