@@ -2,9 +2,10 @@
 
 :class:`BrowserColorizer` wraps a classification model into the pipeline of :func:`colorlab.colorize_rgb`
 (paper §2.3 and the authors' demo), from 8-bit pixels to 8-bit pixels: sRGB → CIELAB, L resized so that its
-shorter side is ``size`` pixels (:func:`colorlab.models.prediction_shape`, antialiased bilinear), the network,
-the annealed mean at temperature T (computed in log space as :mod:`colorlab.decode` does, for every T from 0 to
-inf), ab upsampled bilinearly onto the full-resolution L, and back to sRGB.
+shorter side is ``size`` pixels, or its longer side ``MAX_ASPECT · size`` for a strip
+(:func:`colorlab.models.prediction_shape`, antialiased bilinear), the network, the annealed mean at temperature T
+(computed in log space as :mod:`colorlab.decode` does, for every T from 0 to inf), ab upsampled bilinearly onto
+the full-resolution L, and back to sRGB.
 :func:`export_onnx` writes it as one ONNX graph with a dynamic height and width, so a browser running
 onnxruntime-web only moves pixels in and out. The graph::
 

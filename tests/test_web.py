@@ -45,7 +45,7 @@ def run(capsys, *argv):
 # --------------------------------------------------------------------------- the module behind the graph
 
 
-@pytest.mark.parametrize("shape", [(64, 96), (37, 53), (300, 451), (9, 200)])
+@pytest.mark.parametrize("shape", [(64, 96), (37, 53), (300, 451), (9, 200), (2, 700), (500, 3)])
 def test_browser_colorizer_is_colorize_rgb(shape):
     torch.manual_seed(0)
     model = build_model("eccv16", 0.125).eval()
@@ -203,6 +203,44 @@ def test_exported_graph_gives_the_colours_of_colorlab_colorize(exported, T, tmp_
         assert parity(gray, gray_rgb(rgb))[2], name
     assert failures == [], (f"at T = {T}, the graph differs from colorlab colorize by more than "
                             f"{PARITY_MEAN} on average or {PARITY_MAX} at a pixel (8-bit levels): {failures}")
+
+
+def _l_seen_by_the_network(path):
+    """An onnxruntime session of the exported graph whose output is the resized L the network sees (the graph's
+    first Resize), and nothing after it is computed."""
+    model = onnx.load(path)
+    resized = next(node for node in model.graph.node if node.op_type == "Resize").output[0]
+    del model.graph.output[:]
+    model.graph.output.append(onnx.helper.make_tensor_value_info(resized, onnx.TensorProto.FLOAT, None))
+    return onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]), resized
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", [(1, 800), (800, 1), (2, 600), (300, 451)])
+def test_exported_graph_bounds_the_input_of_the_network_as_colorize_does(exported, shape):
+    from colorlab.models import prediction_shape
+
+    session, resized = _l_seen_by_the_network(exported[0])
+    rgb = np.zeros((1, 3, *shape), np.uint8)
+    seen, = session.run([resized], {"rgb": rgb, "temperature": np.array(T_ANNEALED, np.float32)})
+    assert seen.shape[-2:] == prediction_shape(*shape)
+    assert max(seen.shape) <= 1024
+
+
+@pytest.mark.slow
+def test_exported_graph_gives_the_colours_of_colorlab_at_every_temperature_and_on_strips(exported):
+    model = load_pretrained("classification")
+    session = onnxruntime.InferenceSession(exported[0], providers=["CPUExecutionProvider"])
+    photo = np.ascontiguousarray(sample_photo("chelsea")[::2, ::2])
+    strip = np.ascontiguousarray(np.tile(photo[50:52], (1, 10, 1)))  # 2 × 2260 pixels
+    failures = []
+    for name, rgb in (("chelsea", photo), ("strip", strip)):
+        for T in (0.0, 1e-40, 1e-6, T_ANNEALED, float("inf")):
+            colorized, _ = colorize_onnx(session, rgb, T)
+            mean, largest, ok = parity(colorized, colorize_rgb(model, rgb, T))
+            if not ok:
+                failures.append(f"{name} at T = {T}: mean {mean.round(3).tolist()}, max {largest.tolist()}")
+    assert failures == []
 
 
 # --------------------------------------------------------------------------- the command and the panel
