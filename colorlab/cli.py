@@ -366,7 +366,8 @@ def _add_export_onnx(subparsers) -> None:
                              f"{', '.join(AUTO_PRECISIONS)} whose file has at most {MAX_MODEL_BYTES:,} bytes "
                              "(default: auto)")
     parser.add_argument("--size", type=_positive_int, default=PREDICT_SIZE,
-                        help=f"shorter side, in pixels, of the copy the network sees (default: {PREDICT_SIZE})")
+                        help=f"shorter side, in pixels, of the copy the network sees, at least 8 (default: "
+                             f"{PREDICT_SIZE})")
     parser.set_defaults(handler=_export_onnx)
 
 

@@ -35,7 +35,7 @@ from torch import nn
 from .color import lab_to_rgb, rgb_to_lab
 from .colorize import _rgb_uint8
 from .decode import T_ANNEALED, _annealed
-from .models import PREDICT_SIZE, ColorizationNet, normalize_l, prediction_shape
+from .models import PREDICT_SIZE, ColorizationNet, check_predict_size, normalize_l, prediction_shape
 
 __all__ = [
     "MAX_MODEL_BYTES",
@@ -83,6 +83,10 @@ class BrowserColorizer(nn.Module):
     :func:`colorlab.models.prediction_shape`, the network, the annealed mean of :mod:`colorlab.decode`), so
     the result matches ``colorize_rgb(model, rgb, T, size)`` up to float rounding, for every T from 0 to inf
     (a graph cannot refuse an input: a NaN or negative T is taken as 0). Puts ``model`` in eval mode.
+
+    Raises:
+        TypeError: ``model`` is not a classification model. TypeError, ValueError: ``size`` is not an integer
+        of at least 8 (:func:`colorlab.models.check_predict_size`).
     """
 
     def __init__(self, model: ColorizationNet, size: int = PREDICT_SIZE):
@@ -90,7 +94,7 @@ class BrowserColorizer(nn.Module):
         if not isinstance(model, ColorizationNet) or model.output_kind != "logits":
             raise TypeError(f"model must be a colorlab classification model; got {type(model).__name__}")
         self.model = model
-        self.size = size
+        self.size = check_predict_size(size)
         self.eval()  # BatchNorm uses its running statistics
 
     def forward(self, rgb: torch.Tensor, temperature: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -205,26 +209,37 @@ def export_onnx(model: ColorizationNet, path: str | os.PathLike, precision: str 
     Args:
         model: a classification model, e.g. ``colorlab.load_pretrained("classification")`` (a copy of it is
             exported, on the CPU).
-        path: the ``.onnx`` file to write (atomically; its folder must exist).
+        path: the ``.onnx`` file to write (atomically; its folder must exist and be writable).
         precision: how the convolution kernels are stored, one of :data:`PRECISIONS`, or ``"auto"``: the first
             of :data:`AUTO_PRECISIONS` whose file has at most ``max_bytes`` bytes.
-        size: shorter side, in pixels, of the copy of L the network sees (as ``colorlab colorize --size``).
-        max_bytes: the size limit of ``"auto"``.
+        size: shorter side, in pixels, of the copy of L the network sees (as ``colorlab colorize --size``), an
+            integer of at least 8 (:func:`colorlab.models.prediction_shape`).
+        max_bytes: the size limit of ``"auto"``, a positive integer.
 
     Returns:
         ``(path, precision)``. Takes about 20 s of CPU time (``torch.export`` and the ONNX translation).
 
     Raises:
-        TypeError: ``model`` is not a classification model. ValueError: unknown ``precision``, or ``"auto"``
-        and no precision fits.
+        TypeError: ``model`` is not a classification model. ValueError: unknown ``precision``, a ``size`` or
+        ``max_bytes`` out of range, or ``"auto"`` and no precision fits. OSError: ``path`` is a folder, or its
+        folder is missing or not writable. All of these are raised before the slow part.
     """
     import onnx
 
-    from ._atomic import atomic_write
+    from ._atomic import atomic_write, writable_folder
 
     if precision != "auto" and precision not in PRECISIONS:
         raise ValueError(f"precision must be 'auto' or one of {', '.join(PRECISIONS)}; got {precision!r}")
-    BrowserColorizer(model, size)  # checks the model before the slow part
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+        raise ValueError(f"max_bytes must be a positive integer number of bytes; got {max_bytes!r}")
+    BrowserColorizer(model, size)  # checks the model and the size before the slow part
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(f"path {str(path)!r} is a folder; give a file name such as colorize.onnx")
+    try:
+        writable_folder(path.parent, create=False)
+    except OSError as error:
+        raise type(error)(f"path: {error}") from error
     traced = _trace(model, size)
     candidates = AUTO_PRECISIONS if precision == "auto" else (precision,)
     files = {}

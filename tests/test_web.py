@@ -78,6 +78,27 @@ def test_browser_colorizer_follows_the_temperature_rule_and_refuses_regression()
         BrowserColorizer(build_model("regression", 0.125))
 
 
+def test_export_onnx_checks_its_arguments_before_exporting(tmp_path, monkeypatch):
+    from colorlab import web
+
+    monkeypatch.setattr(web, "_trace", lambda *args: pytest.fail("exported before checking the arguments"))
+    model = build_model("eccv16", 0.125)
+    for kwargs, error, message in (
+            (dict(size=7), ValueError, "size must be at least 8"), (dict(size=64.0), TypeError, "size must be"),
+            (dict(max_bytes=0), ValueError, "max_bytes"), (dict(path=tmp_path), IsADirectoryError, "is a folder"),
+            (dict(path=tmp_path / "missing" / "m.onnx"), FileNotFoundError, "path: .*does not exist")):
+        with pytest.raises(error, match=message):
+            web.export_onnx(model, **{"path": tmp_path / "m.onnx", **kwargs})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_onnx_with_a_size_below_8_says_so_in_one_line(capsys, tmp_path):
+    code, _, err = run(capsys, "export-onnx", "-o", tmp_path / "m.onnx", "--size", 7)
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("colorlab export-onnx: error: size must be at least 8") and "\x1b" not in err
+    assert not (tmp_path / "m.onnx").exists()
+
+
 # --------------------------------------------------------------------------- kernel storage
 
 
