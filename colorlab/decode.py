@@ -59,17 +59,19 @@ def _check_log_weights(x: torch.Tensor, name: str, what: str) -> None:
 
 
 def _annealed(log_z: torch.Tensor, T) -> torch.Tensor:
-    """f_T = softmax((x − max x) / T) over the bins, computed stably (module docstring), then its mean ab.
+    """f_T = softmax((x − max x) / T) over the bins (module docstring), then its mean.
 
-    log_z: (B, 313, H, W) log-weights, each pixel's maximum finite (unchecked here). T: a float or a 0-d tensor,
-    0 ≤ T ≤ inf (unchecked: :class:`colorlab.web.BrowserColorizer` passes its graph input). Returns (B, 2, H, W).
+    log_z: (B, 313, H, W) log-weights, each pixel's maximum finite (unchecked here).
+    T: a float or a 0-d tensor, 0 ≤ T ≤ inf (unchecked: the ONNX graph of
+    :class:`colorlab.web.BrowserColorizer` passes its input). Returns ab (B, 2, H, W).
     """
     info = torch.finfo(log_z.dtype)
     if isinstance(T, torch.Tensor):
         T = T.to(log_z.dtype).clamp(info.tiny, info.max)
     else:
         T = min(max(T, info.tiny), info.max)
-    shifted = log_z - log_z.amax(dim=1, keepdim=True).detach()  # softmax is shift invariant: no gradient lost
+    # softmax is shift invariant, so the detached shift loses no gradient
+    shifted = log_z - log_z.amax(dim=1, keepdim=True).detach()
     return _expected_ab(torch.softmax(shifted / T, dim=1))
 
 
@@ -82,9 +84,11 @@ def annealed_mean(z: torch.Tensor, T: float = T_ANNEALED) -> torch.Tensor:
     """Annealed mean of a distribution over the bins (paper §2.3, Eq. 5).
 
     Args:
-        z: (B, 313, H, W) probabilities: finite, ≥ 0, at least one positive entry per pixel (exact zeros are
-            fine: the temperature is applied in log space). They need not sum to 1.
-        T: temperature, 0 ≤ T ≤ inf (module docstring); 1 gives the plain mean, 0 the mode.
+        z: (B, 313, H, W) probabilities: finite, ≥ 0, at least one positive entry per
+            pixel (exact zeros are fine: the temperature is applied in log space). They
+            need not sum to 1.
+        T: temperature, 0 ≤ T ≤ inf (module docstring); 1 gives the plain mean, 0 the
+            mode.
 
     Returns:
         ab: (B, 2, H, W) in raw ab units, same dtype and device as z.
@@ -115,8 +119,8 @@ def annealed_mean_from_logits(
     ``softmax(x)``, with one softmax instead of two.
 
     Args:
-        logits: (B, 313, H, W) unnormalised log-probabilities: no NaN or +inf, and at least one finite entry
-            per pixel (−inf is a probability of 0).
+        logits: (B, 313, H, W) unnormalised log-probabilities: no NaN or +inf, and at
+            least one finite entry per pixel (−inf is a probability of 0).
         T: temperature, 0 ≤ T ≤ inf (module docstring).
 
     Returns:
