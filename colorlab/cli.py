@@ -171,13 +171,17 @@ def _positive_int(text: str) -> int:
 
 
 def _temperature(text: str) -> float:
+    """A temperature under the rule of :func:`colorlab.decode.check_temperature`: 0 ≤ T ≤ inf."""
+    from .decode import check_temperature
+
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"the temperature must be ≥ 0 (0 decodes the mode), got {text!r}")
-    return value
+    try:
+        return check_temperature(value, "the temperature")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _reporting_warnings(command: str, fn, *args, **kwargs):
@@ -430,7 +434,8 @@ def _add_export_onnx(subparsers) -> None:
                              f"{', '.join(AUTO_PRECISIONS)} whose file has at most {MAX_MODEL_BYTES:,} bytes "
                              "(default: auto)")
     parser.add_argument("--size", type=_positive_int, default=PREDICT_SIZE,
-                        help=f"shorter side, in pixels, of the copy the network sees (default: {PREDICT_SIZE})")
+                        help=f"shorter side, in pixels, of the copy the network sees, at least 8 (default: "
+                             f"{PREDICT_SIZE})")
     parser.set_defaults(handler=_export_onnx)
 
 

@@ -30,6 +30,7 @@ meta device, so no memory or compute is spent), :func:`receptive_fields` and :fu
 from __future__ import annotations
 
 import math
+import numbers
 from collections import OrderedDict
 from typing import NamedTuple
 
@@ -39,7 +40,7 @@ from torch import nn
 
 from ._validate import check_image
 from .bins import NUM_BINS
-from .decode import T_ANNEALED, annealed_mean_from_logits, decode_mode
+from .decode import T_ANNEALED, annealed_mean_from_logits, check_temperature, decode_mode
 
 #: L is centred and scaled as (L − L_CENTER) / L_SCALE before entering a network (the authors' PyTorch port).
 L_CENTER = 50.0
@@ -52,6 +53,9 @@ MIN_CHANNELS = 8
 #: :meth:`colorize` resizes L so its shorter side has this many pixels before predicting (the authors' demo
 #: predicts at 256²), then upsamples ab onto the full-resolution L.
 PREDICT_SIZE = 256
+#: ... but never so that its longer side exceeds this many times the size (:func:`prediction_shape`): the network
+#: then sees at most MAX_ASPECT · size² pixels, whatever the photo's aspect ratio.
+MAX_ASPECT = 4
 #: Heights and widths that are multiples of this give outputs of exactly 1/4 of the input size.
 SIZE_MULTIPLE = 8
 #: The network's output is this many times smaller than its input (per side).
@@ -221,15 +225,17 @@ class ColorizationNet(nn.Module):
         """Predict full-resolution ab for lightness ``l`` (paper §2.3; the authors' demo pipeline).
 
         L is resized (bilinear, antialiased) so that its shorter side is ``size`` pixels and both sides are
-        multiples of 8 (aspect ratio kept), normalised, run through the network in eval mode (BatchNorm uses
+        multiples of 8 (aspect ratio kept; a strip longer than 4:1 gets a longer side of ``MAX_ASPECT · size``
+        instead, :func:`prediction_shape`), normalised, run through the network in eval mode (BatchNorm uses
         its running statistics; the previous train/eval mode is restored afterwards), decoded to ab at 1/4
         resolution, and ab is upsampled bilinearly onto the original H × W. High-resolution photos are thus
         predicted at the scale the network was trained for and keep their full-resolution L.
 
         Args:
             l: (B, 1, H, W) floating tensor, L in [0, 100], on the model's device.
-            T: annealed-mean temperature (paper §2.3; 0.38 default, 1 gives the mean, 0 the mode).
-                Ignored by the regression model.
+            T: annealed-mean temperature, 0 ≤ T ≤ inf (paper §2.3; 0.38 default, 1 gives the mean, 0 the mode;
+                the rule of :func:`colorlab.decode.check_temperature`). Checked, then ignored, by the regression
+                model.
             size: shorter side of the prediction in pixels; None predicts at the input's own size.
             mode: decode with the mode of the distribution (same as T = 0).
 
@@ -237,6 +243,7 @@ class ColorizationNet(nn.Module):
             (B, 2, H, W) ab in CIELAB units, the dtype of ``l``, on the model's device. No gradients.
         """
         check_image(l, 1, "l")
+        check_temperature(T)
         height, width = l.shape[-2:]
         param = next(self.parameters())
         x = l.to(torch.float32) if l.dtype in (torch.float16, torch.bfloat16) else l
@@ -260,10 +267,10 @@ class _Classifier(ColorizationNet):
     output_kind = "logits"
 
     def output_to_ab(self, out, T=T_ANNEALED, *, mode=False):
-        """logits (B, NUM_BINS, h, w) → ab (B, 2, h, w): annealed mean at temperature T (decoded in at least
-        float32), or the mode when ``mode`` is set or T == 0."""
+        """logits (B, NUM_BINS, h, w) → ab (B, 2, h, w): annealed mean at temperature T, 0 ≤ T ≤ inf (decoded
+        in at least float32; T = 0 is the mode), or the centre of the most probable bin when ``mode`` is set."""
         logits = out.float() if out.dtype in (torch.float16, torch.bfloat16) else out
-        if mode or T == 0:
+        if mode:
             return decode_mode(logits)
         return annealed_mean_from_logits(logits, T)
 
@@ -343,20 +350,39 @@ def build_model(name: str, width: float = 1.0, **kwargs) -> ColorizationNet:
     return MODELS[name](width, **kwargs)
 
 
-def prediction_shape(height: int, width: int, size: int = PREDICT_SIZE) -> tuple[int, int]:
-    """(h, w) at which :meth:`ColorizationNet.colorize` predicts a height × width image: the shorter side
-    scaled to ``size``, aspect ratio kept, both sides rounded to the nearest multiple of 8 (halves round up).
-
-    Integer arithmetic only: the result is exact, and it traces into an exported graph (symbolic sizes,
-    :mod:`colorlab.web`) as the same integer operations.
-
-    >>> prediction_shape(1024, 768)
-    (344, 256)
-    """
+def check_predict_size(size) -> int:
+    """``size`` as an int if it is a valid size for :func:`prediction_shape`: an integer of at least
+    ``SIZE_MULTIPLE`` pixels. Raises TypeError or ValueError otherwise."""
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral):
+        raise TypeError(f"size must be an integer number of pixels (256 by default); got {type(size).__name__}")
     if size < SIZE_MULTIPLE:
-        raise ValueError(f"size must be at least {SIZE_MULTIPLE}; got {size}")
-    step = SIZE_MULTIPLE * min(height, width)  # side · size / step, rounded, is the side in multiples of 8
-    return tuple(max(SIZE_MULTIPLE, SIZE_MULTIPLE * ((2 * side * size + step) // (2 * step)))
+        raise ValueError(f"size must be at least {SIZE_MULTIPLE} pixels (256 by default); got {size}")
+    return int(size)
+
+
+def prediction_shape(height: int, width: int, size: int = PREDICT_SIZE) -> tuple[int, int]:
+    """(h, w) at which :meth:`ColorizationNet.colorize` predicts a height × width image.
+
+    The rule: scale the image, aspect ratio kept, so that its shorter side is ``size`` pixels, unless its longer
+    side would then exceed ``MAX_ASPECT · size``: such a strip is scaled so that its longer side is
+    ``MAX_ASPECT · size`` instead (up or down). Then round both sides to the nearest multiple of 8 (halves round
+    up; at least 8). Photos up to 4:1 thus keep the shorter side ``size``; the longer side is at most
+    ``MAX_ASPECT · size`` and the network sees at most about ``MAX_ASPECT · size²`` pixels (262,144 for 256),
+    whatever the aspect ratio.
+
+    The scale is ``MAX_ASPECT · size / max(MAX_ASPECT · shorter, longer)``, in integer arithmetic only: the
+    result is exact, and it traces into an exported graph (symbolic sizes, :mod:`colorlab.web`) as the same
+    integer operations.
+
+    >>> prediction_shape(1024, 768), prediction_shape(1, 3000)
+    ((344, 256), (8, 1024))
+    """
+    check_predict_size(size)
+    # torch.sym_min and sym_max take ints, and trace into the graph without a branch on the image's shape
+    shorter, longer = torch.sym_min(height, width), torch.sym_max(height, width)
+    # in multiples of 8, a side scaled is side · MAX_ASPECT · size / step, rounded (halves up)
+    step = SIZE_MULTIPLE * torch.sym_max(MAX_ASPECT * shorter, longer)
+    return tuple(torch.sym_max(SIZE_MULTIPLE, SIZE_MULTIPLE * ((2 * side * MAX_ASPECT * size + step) // (2 * step)))
                  for side in (height, width))
 
 

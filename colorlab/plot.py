@@ -1015,7 +1015,7 @@ def _decode_onto(l: torch.Tensor, logits, T: float) -> torch.Tensor:
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
         raise ValueError(f"logits must have shape (1, {_bins.NUM_BINS}, h, w); got {shape}")
     logits = logits.detach().float().cpu()
-    ab = _decode.decode_mode(logits) if T == 0 else _decode.annealed_mean_from_logits(logits, T)
+    ab = _decode.annealed_mean_from_logits(logits, T)  # T = 0 is the mode
     ab = interpolate(ab, size=l.shape[-2:], mode="bilinear", align_corners=False)
     return torch.cat([l, ab], dim=1)
 
@@ -1067,11 +1067,12 @@ def temperature_strip(rgb, logits, temperatures: Sequence[float] = (1.0, T_ANNEA
         the AuC of its predicted ab and its colourfulness, :mod:`colorlab.metrics`), the original.
     """
     from .colorize import gray_rgb
+    from .decode import check_temperature
     from .metrics import colorfulness
 
-    temperatures = [float(t) for t in temperatures]
-    if not temperatures or any(not (np.isfinite(t) and t >= 0) for t in temperatures):
-        raise ValueError(f"temperatures must be numbers ≥ 0, at least one; got {temperatures!r}")
+    temperatures = [check_temperature(t, "temperatures") for t in temperatures]
+    if not temperatures:
+        raise ValueError("temperatures must hold at least one temperature; got none")
     original = (_image(_rgb_tensor(rgb)) * 255).round().astype(np.uint8)
     images = [("input L", gray_rgb(original))]
     lab = photo_lab(original)

@@ -2,13 +2,15 @@
 
 :class:`BrowserColorizer` wraps a classification model into the pipeline of :func:`colorlab.colorize_rgb`
 (paper §2.3 and the authors' demo), from 8-bit pixels to 8-bit pixels: sRGB → CIELAB, L resized so that its
-shorter side is ``size`` pixels (:func:`colorlab.models.prediction_shape`, antialiased bilinear), the network,
-the annealed mean at temperature T, ab upsampled bilinearly onto the full-resolution L, and back to sRGB.
+shorter side is ``size`` pixels, or its longer side ``MAX_ASPECT · size`` for a strip
+(:func:`colorlab.models.prediction_shape`, antialiased bilinear), the network, the annealed mean at temperature T
+(computed in log space as :mod:`colorlab.decode` does, for every T from 0 to inf), ab upsampled bilinearly onto
+the full-resolution L, and back to sRGB.
 :func:`export_onnx` writes it as one ONNX graph with a dynamic height and width, so a browser running
 onnxruntime-web only moves pixels in and out. The graph::
 
     inputs   rgb          uint8   (1, 3, H, W)   sRGB, channels first
-             temperature  float32 ()             T of the annealed mean (raised to T_MIN if lower)
+             temperature  float32 ()             T of the annealed mean, 0 (the mode) to inf; NaN or < 0 is 0
     outputs  colorized    uint8   (1, 3, H, W)   the input's L with the predicted ab
              gray         uint8   (1, 3, H, W)   the input's L alone (ab = 0): what the network sees
 
@@ -33,8 +35,8 @@ from torch import nn
 from .color import lab_to_rgb, rgb_to_lab
 from .colorize import _rgb_uint8
 from .data import MAX_PIXELS  # the panel refuses photos with more pixels, as colorlab colorize does
-from .decode import T_ANNEALED, annealed_mean_from_logits
-from .models import PREDICT_SIZE, ColorizationNet, normalize_l, prediction_shape
+from .decode import T_ANNEALED, _annealed
+from .models import PREDICT_SIZE, ColorizationNet, check_predict_size, normalize_l, prediction_shape
 
 __all__ = [
     "MAX_MODEL_BYTES",
@@ -60,7 +62,7 @@ PRECISIONS = ("fp32", "fp16", "int8")
 #: store their weights in float16 (:func:`colorlab.save_pretrained`), so it loses nothing; int8 for models too
 #: large for float16, at a cost in accuracy that ``benchmarks/web_precision.py`` measures.
 AUTO_PRECISIONS = ("fp16", "int8")
-#: The graph raises lower temperatures to this one (T → 0 is the mode; T = 0 itself would divide by zero).
+#: The lowest temperature on the panel's slider (the graph itself takes any T ≥ 0: T = 0 is the mode).
 T_MIN = 0.01
 #: The ONNX opset of the graph (antialiased Resize needs 18 or later).
 OPSET = 20
@@ -75,8 +77,13 @@ class BrowserColorizer(nn.Module):
 
     forward(rgb, temperature): rgb uint8 (1, 3, H, W) sRGB and a float32 scalar tensor T → ``(colorized,
     gray)``, both uint8 (1, 3, H, W). Every step is the package's own function (Lab conversion,
-    :func:`colorlab.models.prediction_shape`, the network, :func:`colorlab.annealed_mean_from_logits`), so
-    the result matches ``colorize_rgb(model, rgb, T, size)`` up to float rounding. Puts ``model`` in eval mode.
+    :func:`colorlab.models.prediction_shape`, the network, the annealed mean of :mod:`colorlab.decode`), so
+    the result matches ``colorize_rgb(model, rgb, T, size)`` up to float rounding, for every T from 0 to inf
+    (a graph cannot refuse an input: a NaN or negative T is taken as 0). Puts ``model`` in eval mode.
+
+    Raises:
+        TypeError: ``model`` is not a classification model. TypeError, ValueError: ``size`` is not an integer
+        of at least 8 (:func:`colorlab.models.check_predict_size`).
     """
 
     def __init__(self, model: ColorizationNet, size: int = PREDICT_SIZE):
@@ -84,7 +91,7 @@ class BrowserColorizer(nn.Module):
         if not isinstance(model, ColorizationNet) or model.output_kind != "logits":
             raise TypeError(f"model must be a colorlab classification model; got {type(model).__name__}")
         self.model = model
-        self.size = size
+        self.size = check_predict_size(size)
         self.eval()  # BatchNorm uses its running statistics
 
     def forward(self, rgb: torch.Tensor, temperature: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,8 +100,7 @@ class BrowserColorizer(nn.Module):
         small = F.interpolate(l, size=prediction_shape(height, width, self.size), mode="bilinear",
                               align_corners=False, antialias=True)
         logits = self.model(normalize_l(small))
-        # softmax(logits / T) is the annealed mean at T, i.e. the plain mean (T = 1) of logits / T
-        ab = annealed_mean_from_logits(logits / temperature.clamp(min=T_MIN), 1.0)
+        ab = _annealed(logits, torch.where(temperature >= 0, temperature, 0.0))  # NaN >= 0 is false too
         ab = F.interpolate(ab, size=(height, width), mode="bilinear", align_corners=False)
         colorized = lab_to_rgb(torch.cat([l, ab], dim=1))
         gray = lab_to_rgb(torch.cat([l, torch.zeros_like(ab)], dim=1))
@@ -200,26 +206,37 @@ def export_onnx(model: ColorizationNet, path: str | os.PathLike, precision: str 
     Args:
         model: a classification model, e.g. ``colorlab.load_pretrained("classification")`` (a copy of it is
             exported, on the CPU).
-        path: the ``.onnx`` file to write (atomically; its folder must exist).
+        path: the ``.onnx`` file to write (atomically; its folder must exist and be writable).
         precision: how the convolution kernels are stored, one of :data:`PRECISIONS`, or ``"auto"``: the first
             of :data:`AUTO_PRECISIONS` whose file has at most ``max_bytes`` bytes.
-        size: shorter side, in pixels, of the copy of L the network sees (as ``colorlab colorize --size``).
-        max_bytes: the size limit of ``"auto"``.
+        size: shorter side, in pixels, of the copy of L the network sees (as ``colorlab colorize --size``), an
+            integer of at least 8 (:func:`colorlab.models.prediction_shape`).
+        max_bytes: the size limit of ``"auto"``, a positive integer.
 
     Returns:
         ``(path, precision)``. Takes about 20 s of CPU time (``torch.export`` and the ONNX translation).
 
     Raises:
-        TypeError: ``model`` is not a classification model. ValueError: unknown ``precision``, or ``"auto"``
-        and no precision fits.
+        TypeError: ``model`` is not a classification model. ValueError: unknown ``precision``, a ``size`` or
+        ``max_bytes`` out of range, or ``"auto"`` and no precision fits. OSError: ``path`` is a folder, or its
+        folder is missing or not writable. All of these are raised before the slow part.
     """
     import onnx
 
-    from ._atomic import atomic_write
+    from ._atomic import atomic_write, writable_folder
 
     if precision != "auto" and precision not in PRECISIONS:
         raise ValueError(f"precision must be 'auto' or one of {', '.join(PRECISIONS)}; got {precision!r}")
-    BrowserColorizer(model, size)  # checks the model before the slow part
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+        raise ValueError(f"max_bytes must be a positive integer number of bytes; got {max_bytes!r}")
+    BrowserColorizer(model, size)  # checks the model and the size before the slow part
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(f"path {str(path)!r} is a folder; give a file name such as colorize.onnx")
+    try:
+        writable_folder(path.parent, create=False)
+    except OSError as error:
+        raise type(error)(f"path: {error}") from error
     traced = _trace(model, size)
     candidates = AUTO_PRECISIONS if precision == "auto" else (precision,)
     files = {}

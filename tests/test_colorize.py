@@ -64,7 +64,7 @@ def test_grayscale_inputs_and_temperatures(model):
     a = colorize_rgb(model, gray, T=1.0, size=16)
     b = colorize_rgb(model, gray, size=16, mode=True)
     assert a.shape == b.shape
-    with pytest.raises(ValueError, match="T must be positive"):
+    with pytest.raises(ValueError, match="T must be ≥ 0"):
         colorize_rgb(model, gray, T=-1.0, size=16)
 
 

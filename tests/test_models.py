@@ -214,10 +214,32 @@ def test_prediction_shape_is_exact_and_rounds_halves_up():
     from fractions import Fraction
 
     assert models.prediction_shape(64, 65) == (256, 264)  # 65 · 256 / 64 = 32.5 multiples of 8
-    for height, width in [(64, 65), (192, 195), (300, 451), (17, 1000), (4000, 3000)]:
-        shorter = min(height, width)
-        exact = tuple(max(8, 8 * int(Fraction(side * 256, 8 * shorter) + Fraction(1, 2))) for side in (height, width))
+    for height, width in [(64, 65), (192, 195), (300, 451), (17, 1000), (4000, 3000), (250, 1000), (1, 7)]:
+        scale = Fraction(256, max(min(height, width), Fraction(max(height, width), 4)))
+        exact = tuple(max(8, 8 * int(side * scale / 8 + Fraction(1, 2))) for side in (height, width))
         assert models.prediction_shape(height, width) == exact
+
+
+def test_prediction_shape_bounds_the_longer_side_and_the_pixels_of_strips():
+    assert models.prediction_shape(1, 3000) == (8, 1024)  # not 256 × 768,000
+    assert models.prediction_shape(5000, 1) == (1024, 8)
+    assert models.prediction_shape(17, 1000) == (16, 1024)
+    assert models.prediction_shape(64, 256) == (256, 1024)  # 4:1 still has its shorter side at 256
+    assert models.prediction_shape(10, 100, size=64) == (24, 256)
+    for size in (8, 64, 256, 512):
+        for height in (1, 2, 7, 33, 256, 1000, 4096):
+            for width in (1, 3, 100, 999, 5000, 100_000):
+                h, w = models.prediction_shape(height, width, size)
+                assert max(h, w) <= models.MAX_ASPECT * size and min(h, w) <= size
+                assert h * w <= models.MAX_ASPECT * size**2
+                if max(height, width) <= models.MAX_ASPECT * min(height, width):  # the shorter side is size
+                    assert min(h, w) == 8 * round(size / 8)
+
+
+def test_prediction_shape_refuses_a_size_below_8():
+    for size, error in ((7, ValueError), (0, ValueError), (8.0, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="size must be"):
+            models.prediction_shape(100, 100, size)
 
 
 @pytest.mark.parametrize("name", ["eccv16", "seed", "regression"])
@@ -242,6 +264,49 @@ def test_colorize_matches_manual_pipeline():
     assert torch.allclose(ab, expected)
     # The mode path (T = 0) picks bin centres at 1/4 resolution: different from the annealed mean.
     assert not torch.allclose(model.colorize(l, mode=True, size=None), ab)
+
+
+class _Seen(Exception):
+    pass
+
+
+@pytest.mark.parametrize("shape, seen", [((1, 400), (8, 1024)), ((400, 1), (1024, 8)), ((2, 600), (8, 1024))])
+def test_colorize_predicts_a_strip_at_a_bounded_size(shape, seen):
+    """The committed model on strips that a rule on the shorter side alone would scale to 256 × 100,000."""
+    from colorlab import load_pretrained
+
+    model = load_pretrained("classification")
+    shapes = []
+
+    def stop(module, inputs):  # before the network runs: a wrong shape must not take the memory first
+        shapes.append(tuple(inputs[0].shape[-2:]))
+        raise _Seen
+
+    handle = model.register_forward_pre_hook(stop)
+    l = torch.rand(1, 1, *shape, generator=torch.Generator().manual_seed(0)) * 100
+    with pytest.raises(_Seen):
+        model.colorize(l)
+    handle.remove()
+    assert shapes == [seen]
+    ab = model.colorize(l)
+    assert ab.shape == (1, 2, *shape) and torch.isfinite(ab).all()
+
+
+@pytest.mark.parametrize("name", ["eccv16", "regression"])
+def test_colorize_follows_the_temperature_rule(name):
+    torch.manual_seed(0)
+    model = models.build_model(name, 0.125).eval()
+    with torch.no_grad():
+        model.blocks.out.weight.mul_(1e4)  # logits that differ as a trained model's do, not by 1e-6
+    l = torch.rand(1, 1, 32, 32) * 100
+    if name == "eccv16":
+        mode = model.colorize(l, mode=True, size=None)
+        for T in (0, 1e-40, 1e-6):
+            torch.testing.assert_close(model.colorize(l, T, size=None), mode, rtol=0, atol=1e-4)
+        assert torch.isfinite(model.colorize(l, float("inf"), size=None)).all()
+    for T, error in ((-1.0, ValueError), (float("nan"), ValueError), ("0.38", TypeError)):
+        with pytest.raises(error, match="T must be"):
+            model.colorize(l, T)
 
 
 def test_colorize_high_resolution_predicts_at_fixed_size():

@@ -45,7 +45,7 @@ def run(capsys, *argv):
 # --------------------------------------------------------------------------- the module behind the graph
 
 
-@pytest.mark.parametrize("shape", [(64, 96), (37, 53), (300, 451), (9, 200)])
+@pytest.mark.parametrize("shape", [(64, 96), (37, 53), (300, 451), (9, 200), (2, 700), (500, 3)])
 def test_browser_colorizer_is_colorize_rgb(shape):
     torch.manual_seed(0)
     model = build_model("eccv16", 0.125).eval()
@@ -59,16 +59,44 @@ def test_browser_colorizer_is_colorize_rgb(shape):
     np.testing.assert_array_equal(gray[0].permute(1, 2, 0).numpy(), gray_rgb(rgb))
 
 
-def test_browser_colorizer_raises_t_to_its_minimum_and_refuses_regression():
+def test_browser_colorizer_follows_the_temperature_rule_and_refuses_regression():
     torch.manual_seed(0)
     model = build_model("eccv16", 0.125).eval()
-    x = torch.zeros(1, 3, 16, 16, dtype=torch.uint8)
     with torch.no_grad():
-        at_zero, _ = BrowserColorizer(model, size=16)(x, torch.tensor(0.0))
-        at_min, _ = BrowserColorizer(model, size=16)(x, torch.tensor(0.01))
-    torch.testing.assert_close(at_zero, at_min, rtol=0, atol=0)
+        model.blocks.out.weight.mul_(1e4)  # logits that differ as a trained model's do
+    rgb = np.random.default_rng(0).integers(0, 256, (24, 40, 3), dtype=np.uint8)
+    x = torch.from_numpy(rgb).permute(2, 0, 1)[None].contiguous()
+    pipeline = BrowserColorizer(model, size=16)
+    with torch.no_grad():
+        for T in (0.0, 1e-40, 1e-6, float("inf")):
+            colorized, _ = pipeline(x, torch.tensor(T))
+            np.testing.assert_array_equal(colorized[0].permute(1, 2, 0).numpy(), colorize_rgb(model, rgb, T, size=16))
+        mode, _ = pipeline(x, torch.tensor(0.0))
+        for T in (-1.0, float("nan")):  # a graph cannot refuse its input: T is then 0
+            torch.testing.assert_close(pipeline(x, torch.tensor(T))[0], mode, rtol=0, atol=0)
     with pytest.raises(TypeError, match="classification"):
         BrowserColorizer(build_model("regression", 0.125))
+
+
+def test_export_onnx_checks_its_arguments_before_exporting(tmp_path, monkeypatch):
+    from colorlab import web
+
+    monkeypatch.setattr(web, "_trace", lambda *args: pytest.fail("exported before checking the arguments"))
+    model = build_model("eccv16", 0.125)
+    for kwargs, error, message in (
+            (dict(size=7), ValueError, "size must be at least 8"), (dict(size=64.0), TypeError, "size must be"),
+            (dict(max_bytes=0), ValueError, "max_bytes"), (dict(path=tmp_path), IsADirectoryError, "is a folder"),
+            (dict(path=tmp_path / "missing" / "m.onnx"), FileNotFoundError, "path: .*does not exist")):
+        with pytest.raises(error, match=message):
+            web.export_onnx(model, **{"path": tmp_path / "m.onnx", **kwargs})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_onnx_with_a_size_below_8_says_so_in_one_line(capsys, tmp_path):
+    code, _, err = run(capsys, "export-onnx", "-o", tmp_path / "m.onnx", "--size", 7)
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("colorlab export-onnx: error: size must be at least 8") and "\x1b" not in err
+    assert not (tmp_path / "m.onnx").exists()
 
 
 # --------------------------------------------------------------------------- kernel storage
@@ -196,6 +224,44 @@ def test_exported_graph_gives_the_colours_of_colorlab_colorize(exported, T, tmp_
         assert parity(gray, gray_rgb(rgb))[2], name
     assert failures == [], (f"at T = {T}, the graph differs from colorlab colorize by more than "
                             f"{PARITY_MEAN} on average or {PARITY_MAX} at a pixel (8-bit levels): {failures}")
+
+
+def _l_seen_by_the_network(path):
+    """An onnxruntime session of the exported graph whose output is the resized L the network sees (the graph's
+    first Resize), and nothing after it is computed."""
+    model = onnx.load(path)
+    resized = next(node for node in model.graph.node if node.op_type == "Resize").output[0]
+    del model.graph.output[:]
+    model.graph.output.append(onnx.helper.make_tensor_value_info(resized, onnx.TensorProto.FLOAT, None))
+    return onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]), resized
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", [(1, 800), (800, 1), (2, 600), (300, 451)])
+def test_exported_graph_bounds_the_input_of_the_network_as_colorize_does(exported, shape):
+    from colorlab.models import prediction_shape
+
+    session, resized = _l_seen_by_the_network(exported[0])
+    rgb = np.zeros((1, 3, *shape), np.uint8)
+    seen, = session.run([resized], {"rgb": rgb, "temperature": np.array(T_ANNEALED, np.float32)})
+    assert seen.shape[-2:] == prediction_shape(*shape)
+    assert max(seen.shape) <= 1024
+
+
+@pytest.mark.slow
+def test_exported_graph_gives_the_colours_of_colorlab_at_every_temperature_and_on_strips(exported):
+    model = load_pretrained("classification")
+    session = onnxruntime.InferenceSession(exported[0], providers=["CPUExecutionProvider"])
+    photo = np.ascontiguousarray(sample_photo("chelsea")[::2, ::2])
+    strip = np.ascontiguousarray(np.tile(photo[50:52], (1, 10, 1)))  # 2 × 2260 pixels
+    failures = []
+    for name, rgb in (("chelsea", photo), ("strip", strip)):
+        for T in (0.0, 1e-40, 1e-6, T_ANNEALED, float("inf")):
+            colorized, _ = colorize_onnx(session, rgb, T)
+            mean, largest, ok = parity(colorized, colorize_rgb(model, rgb, T))
+            if not ok:
+                failures.append(f"{name} at T = {T}: mean {mean.round(3).tolist()}, max {largest.tolist()}")
+    assert failures == []
 
 
 # --------------------------------------------------------------------------- the command and the panel
