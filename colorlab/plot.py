@@ -72,10 +72,17 @@ class BookFigure(Figure):
         engine = self.get_layout_engine()
         if engine is None or isinstance(engine, PlaceHolderLayoutEngine):
             self._wrap_all(renderer, again=False)
-        else:
+        else:  # lay out and wrap again until the wrapping fits the layout it gives (the draw lays out once more)
             self._wrap_all(renderer)
-            engine.execute(self)  # lays the wrapped text out, so that a colorbar's label fits its size
-            self._wrap_all(renderer)
+            for _ in range(4):
+                engine.execute(self)
+                laid_out = self._texts()
+                self._wrap_all(renderer)
+                if self._texts() == laid_out:
+                    break
+
+    def _texts(self) -> list[str]:
+        return [text.get_text() for ax in self.axes for text in (ax.title, ax.xaxis.label, ax.yaxis.label)]
 
     def _wrap_all(self, renderer, again: bool = True) -> None:
         """Wrap every title and axis label (``again=False``: those not wrapped yet) from the text it was given,

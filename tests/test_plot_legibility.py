@@ -29,13 +29,15 @@ from colorlab import plot
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def page_problems(fig: Figure, tol: float = 1.0) -> list[str]:
+def page_problems(fig: Figure, tol: float = 1.0, *, as_frame: bool = False) -> list[str]:
     """What is illegible in ``fig`` as the notebook shows it, one line per problem (none: an empty list).
 
     The figure is rendered as the inline backend renders it (``print_figure(fig, "png", bbox_inches="tight")``)
     and its last draw, the one in the PNG, is checked: the PNG is no larger than the figure (plus the crop's
     padding: nothing was drawn past the figure's edges), every text drawn lies inside it and overlaps no other
-    (by more than ``tol`` pixels each way), and no legend covers data (:func:`_data_under`).
+    (by more than ``tol`` pixels each way), and no legend covers data (:func:`_data_under`). With ``as_frame``
+    it is rendered as a widget's frame is (:class:`colorlab.widgets.Frames`: the figure's own canvas, no crop),
+    where a text past the figure's edges is cut off.
     """
     drawn, found = [], []
     room = fig.bbox.size + 2 * matplotlib.rcParams["savefig.pad_inches"] * fig.dpi + tol
@@ -53,12 +55,13 @@ def page_problems(fig: Figure, tol: float = 1.0) -> list[str]:
         found.extend(_legend_problems(fig, event.renderer))
         drawn.clear()
 
-    callback = fig.canvas.mpl_connect("draw_event", check)
+    canvas = FigureCanvasAgg(fig) if as_frame else fig.canvas
+    callback = canvas.mpl_connect("draw_event", check)
     try:
         with mock.patch.object(Text, "draw", recording):
-            print_figure(fig, "png", bbox_inches="tight")
+            canvas.draw() if as_frame else print_figure(fig, "png", bbox_inches="tight")
     finally:
-        fig.canvas.mpl_disconnect(callback)
+        canvas.mpl_disconnect(callback)
     return found
 
 
@@ -206,6 +209,19 @@ def test_the_gallery_holds_every_figure_function():
 @pytest.mark.parametrize("name", sorted(GALLERY))
 def test_no_text_is_clipped_or_covered(name):
     assert page_problems(GALLERY[name]()) == []
+
+
+#: The figures the widgets redraw as frames (colorlab.widgets calls their functions).
+FRAME_FIGURES = sorted(name for name in GALLERY if f"plot.{name}(" in inspect.getsource(cl.widgets))
+
+
+@pytest.mark.parametrize("name", FRAME_FIGURES)
+def test_no_text_is_cut_off_in_a_widget_frame(name):
+    assert page_problems(GALLERY[name](), as_frame=True) == []
+
+
+def test_the_widget_figures_are_found():
+    assert {"ab_gamut_planes", "loss_share", "bin_distribution", "soft_encoding_pixel"} <= set(FRAME_FIGURES)
 
 
 def test_the_checker_finds_what_it_looks_for():
