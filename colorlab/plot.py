@@ -1217,9 +1217,11 @@ def method_comparison(result: Mapping, metrics: Sequence[str] = ("auc", "auc_reb
     for ax, metric in zip(axes, metrics):
         scale = 100.0 if metric in ("auc", "auc_rebal") else 1.0
         means = np.array([result["methods"][m][metric]["mean"] for m in methods]) * scale
-        ci = np.array([result["methods"][m][metric]["ci95"] for m in methods]) * scale
+        intervals = [result["methods"][m][metric]["ci95"] for m in methods]  # None: one photo, no interval
         ax.barh(y, means, color=[_METHOD_COLOURS.get(m, "tab:grey") for m in methods], alpha=0.85)
-        ax.errorbar(means, y, xerr=np.abs(ci.T - means), fmt="none", ecolor="black", capsize=3, lw=1)
+        if all(interval is not None for interval in intervals):
+            ci = np.array(intervals) * scale
+            ax.errorbar(means, y, xerr=np.abs(ci.T - means), fmt="none", ecolor="black", capsize=3, lw=1)
         if metric == "colorfulness" and "ground_truth" in result:
             truth = ax.axvline(result["ground_truth"]["colorfulness"]["mean"], color="black", ls="--", lw=1,
                                label="ground truth")
@@ -1228,8 +1230,9 @@ def method_comparison(result: Mapping, metrics: Sequence[str] = ("auc", "auc_reb
         ax.set_yticks(y, [_METHOD_LABELS.get(m, m) for m in methods] if ax is axes[0] else [""] * len(methods))
         ax.set_xlabel(_METRIC_LABELS.get(metric, metric))
         ax.grid(axis="x", alpha=0.3)
-    fig.suptitle(f"{result['n_images']} held-out photos at {result['size']}²: mean and 95% bootstrap interval",
-                 fontsize=10)
+    n = result["n_images"]
+    fig.suptitle(f"one held-out photo at {result['size']}² (one photo gives no interval)" if n == 1 else
+                 f"{n} held-out photos at {result['size']}²: mean and 95% bootstrap interval", fontsize=10)
     return fig
 
 

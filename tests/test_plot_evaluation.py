@@ -49,6 +49,14 @@ def test_method_comparison_draws_every_mean_and_interval(result):
     assert "3 held-out photos" in fig._suptitle.get_text()
 
 
+def test_method_comparison_of_one_photo_draws_means_without_intervals(photos, models):
+    one = evaluate_images({"chelsea": photos["chelsea"]}, *models, size=SIZE, bootstrap=200)
+    fig = plot.method_comparison(one, metrics=("auc", "psnr"))
+    assert [len(ax.patches) for ax in fig.axes] == [len(METHODS)] * 2
+    assert not any(ax.containers[1:] for ax in fig.axes)  # bars only: no error bars
+    assert fig.get_suptitle() == f"one held-out photo at {SIZE}² (one photo gives no interval)"
+
+
 def test_accuracy_curves_label_their_area():
     flat = np.clip(AUC_THRESHOLDS / 50.0, 0, 1)
     fig = plot.accuracy_curves({"gray": flat, "class_annealed": np.ones_like(flat)})
