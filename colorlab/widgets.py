@@ -1,8 +1,14 @@
 """Interactive versions of the book's figures, for JupyterLab and for the HTML book.
 
-Each function returns an ipywidgets container: the controls in a row above an ``Output`` that shows the
-figure of :mod:`colorlab.plot` for the current values. The figure is drawn once when the widget is built, so
-the executed notebook stores a real figure in the widget's state and the HTML book shows it without a kernel.
+Each function returns an ipywidgets container: the sliders in a row above the figure of :mod:`colorlab.plot`
+for their values (:func:`_assemble`). Two things show that figure, one at a time:
+
+* frames precomputed when the widget is built, kept in the widget's saved state and switched in the browser by
+  a link from each slider's position to a ``Stack`` of images (:func:`_static_figure`): the HTML book's sliders
+  work without a kernel;
+* an ``Output`` that a kernel's callback redraws at any of the slider's values: from the first move with a
+  kernel (JupyterLab) it replaces the frames.
+
 ipywidgets is imported inside the functions: ``import colorlab`` never needs it.
 
 Controls wrap onto new lines in a narrow window and never get narrower than :data:`CONTROL_MIN_WIDTH`
