@@ -19,8 +19,8 @@ state), and the resulting DOM is inspected. A page fails when it shows
 - the same image twice in the article (decoded, its plain margin cut off, shrunk to 48 × 48 pixels, the
   same to within a few levels: a figure drawn again, whatever its encoding or margin);
 - a slider that does not change its figure: each slider of each widget is moved with the keyboard
-  (End, or Home at the end already) and its figure, the image shown in its widget, must change, then
-  put back where it was (``move_sliders``);
+  (End, or Home at the end already) and its figure, the image shown in its widget, must change; put
+  back where it was, it must show its first figure again (``move_sliders``);
 - a JavaScript exception, or a request the page made that failed (with name lookups blocked, any
   request to the network fails, so a page that needs a CDN is caught on any machine).
 
@@ -279,9 +279,9 @@ def move_sliders(page, wait_s: float = 5.0) -> list[str]:
     """Move every slider of the page with the keyboard; a problem for each whose figure does not change.
 
     Each slider's handle is focused and sent End (Home where it is at its end already); its figure
-    (``window.__figure``) must then differ from before within ``wait_s``. The slider is then put back
-    (Home, then ArrowRight as many times as its start was from the left end), so that the next slider
-    moves from the widget's starting state.
+    (``window.__figure``) must then show other pixels than before within ``wait_s``. The slider is then put
+    back (Home, then ArrowRight as many times as its start was from the left end) and must show its first
+    figure again, so that the next slider moves from the widget's starting state.
     """
     problems = []
     count = page.evaluate(f"document.querySelectorAll({SLIDERS!r}).length")
@@ -297,22 +297,24 @@ def move_sliders(page, wait_s: float = 5.0) -> list[str]:
             problems.append(f"{name} has no figure")
             continue
         page.press("Home" if state["now"] >= state["max"] else "End")
-        if not _figure_changes(page, slider, state["figure"], wait_s):
+        if not _figure_shows(page, slider, lambda after: after != state["figure"], wait_s):
             problems.append(f"{name} does not change its figure")
         page.evaluate(f"{slider}.querySelector('.noUi-handle').focus()")
         page.press("Home")
         for _ in range(round(state["now"] - state["min"])):
             page.press("ArrowRight")
+        if not _figure_shows(page, slider, lambda after: after == state["figure"], wait_s):
+            problems.append(f"{name} put back where it was does not show its first figure again")
     return problems
 
 
-def _figure_changes(page, slider: str, before: str, wait_s: float) -> bool:
-    """Whether the figure of ``slider`` (a JavaScript expression) shows another picture than ``before``
-    within ``wait_s`` seconds."""
+def _figure_shows(page, slider: str, wanted, wait_s: float) -> bool:
+    """Whether the figure of ``slider`` (a JavaScript expression) is shown, its pixels (``window.__figure``)
+    such that ``wanted(pixels)``, within ``wait_s`` seconds."""
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         after = page.evaluate(f"window.__figure({slider})")
-        if after and not same_picture(after, before):
+        if after and wanted(after):
             return True
         time.sleep(0.1)
     return False
