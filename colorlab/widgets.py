@@ -722,7 +722,7 @@ def colorize_upload_widget(model, example: np.ndarray, T: float | None = None, s
     def picture(T):
         return _redraw_in_place(state, lambda: figure(T), _decoded_panel, lambda: colorized(T))
 
-    box = _assemble(picture, {"T": slider}, "Colorize a photo: move T (upload your own above, in JupyterLab)",
+    box = _assemble(picture, {"T": slider}, "Colorize a photo: move T",
                     every={"T": 5})
     upload = widgets.FileUpload(accept="image/*", multiple=False, description="photo")
     status = widgets.HTML("")
