@@ -95,8 +95,9 @@ def _assemble(picture, controls: dict, title: str, every: dict | None = None, ca
 
     Returns:
         A ``VBox`` with ``controls``, ``output`` (the ``Output`` a kernel redraws, hidden until the first move
-        with a kernel), ``redraw()`` (draw it now, e.g. for a new input) and ``figure`` (the precomputed frames a page without a kernel switches between,
-        :func:`_static_figure`; hidden from the first move with a kernel on).
+        with a kernel), ``redraw()`` (draw into it now, e.g. for a new input) and ``figure`` (the precomputed
+        frames that a page without a kernel switches between, :func:`_static_figure`; hidden from the first
+        move with a kernel on).
     """
     import ipywidgets as widgets
 
