@@ -45,7 +45,8 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 # JavaScript run in each page after its load event: wait until MathJax has finished its first
 # typesetting pass and the widget manager has drawn every saved view (or a deadline passes), wait
-# for images, then record what only the browser knows as data- attributes and return the DOM.
+# for images, then record what only the browser knows as data- attributes and return the DOM (the pixels
+# of the article's images only where PIXELS ran in the page first, as check_page does).
 SETTLE_AND_SERIALISE = r"""
 (async (budgetMs) => {
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -66,7 +67,7 @@ SETTLE_AND_SERIALISE = r"""
     Promise.race([new Promise((resolve) => { img.onload = img.onerror = resolve; }), sleep(5000)])));
   for (const img of document.images) {
     img.setAttribute('data-natural-width', String(img.naturalWidth));
-    if (img.closest('.bd-article') && img.getBoundingClientRect().width > 0) {
+    if (window.__pixels && img.closest('.bd-article') && img.getBoundingClientRect().width > 0) {
       img.setAttribute('data-pixels', window.__pixels(img));
     }
   }
