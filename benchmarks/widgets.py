@@ -47,9 +47,9 @@ def chapter_widgets():
 
 
 def other_value(control):
-    """A value one step away from the control's current one, inside its range."""
-    step = getattr(control, "step", 1) or 1
-    return control.value + step if control.value + step <= control.max else control.value - step
+    """The value one position away from the slider's current one: the next, or the previous at the end."""
+    values = [value for _, value in control.options]
+    return values[control.index + 1] if control.index + 1 < len(values) else values[control.index - 1]
 
 
 def time_redraws(box, repeat: int) -> dict[str, tuple[float, float]]:
@@ -59,10 +59,11 @@ def time_redraws(box, repeat: int) -> dict[str, tuple[float, float]]:
     from colorlab import widgets
 
     def render(fig):
-        print_figure(fig, "png", bbox_inches="tight")  # what the inline backend sends to the browser
+        png = print_figure(fig, "png", bbox_inches="tight")  # what the inline backend sends to the browser
         fig.clear()
+        return png
 
-    original, widgets._show = widgets._show, render
+    original, widgets._png = widgets._png, render
     try:
         medians = {}
         for name, control in box.controls.items():
@@ -78,7 +79,7 @@ def time_redraws(box, repeat: int) -> dict[str, tuple[float, float]]:
             medians[name] = statistics.median(wall), statistics.median(cpu)
         return medians
     finally:
-        widgets._show = original
+        widgets._png = original
 
 
 def main(argv=None) -> int:

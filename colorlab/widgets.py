@@ -1,8 +1,14 @@
 """Interactive versions of the book's figures, for JupyterLab and for the HTML book.
 
-Each function returns an ipywidgets container: the controls in a row above an ``Output`` that shows the
-figure of :mod:`colorlab.plot` for the current values. The figure is drawn once when the widget is built, so
-the executed notebook stores a real figure in the widget's state and the HTML book shows it without a kernel.
+Each function returns an ipywidgets container: the sliders in a row above the figure of :mod:`colorlab.plot`
+for their values (:func:`_assemble`). Two things show that figure, one at a time:
+
+* frames precomputed when the widget is built, kept in the widget's saved state and switched in the browser by
+  a link from each slider's position to a ``Stack`` of images (:func:`_static_figure`): the HTML book's sliders
+  work without a kernel;
+* an ``Output`` that a kernel's callback redraws at any of the slider's values: from the first move with a
+  kernel (JupyterLab) it replaces the frames.
+
 ipywidgets is imported inside the functions: ``import colorlab`` never needs it.
 
 Controls wrap onto new lines in a narrow window and never get narrower than :data:`CONTROL_MIN_WIDTH`
@@ -25,14 +31,6 @@ from .prior import LAMBDA, rebalance_weights
 
 #: Narrowest a control gets (a slider: its label, a track long enough to pick a value by hand, its readout).
 CONTROL_MIN_WIDTH = "20em"
-
-
-def _show(fig) -> None:
-    """Display a figure in the current output area and release it."""
-    from IPython.display import display
-
-    display(fig)
-    fig.clear()
 
 
 def _show_png(png: bytes) -> None:
@@ -64,15 +62,160 @@ def control_row(controls):
                                                              width="100%", grid_gap="0 1em"))
 
 
-def _assemble(draw, controls: dict, title: str):
-    """The title, the controls (:func:`control_row`), the drawing below them, the first drawing made now."""
+def stepped_slider(description: str, values, value, label=lambda v: f"{v:g}"):
+    """A slider over the listed values (a ``SelectionSlider``), starting at ``value``.
+
+    Its ``index`` (0 to ``len(values) - 1``) is what the browser links to a stack of frames
+    (:func:`_static_figure`), so that a page without a kernel redraws too; its ``value`` is what a kernel's
+    callback sees.
+
+    Args:
+        description: the slider's label.
+        values: the values it can take (numbers; every one a kernel redraws at).
+        value: the starting value, added to ``values`` where it is not one of them.
+        label: the readout for a value (distinct values must give distinct labels).
+    """
     import ipywidgets as widgets
 
+    values = sorted({float(v) if isinstance(v, float) else v for v in values} | {value})
+    # by index: a start value of 0 would leave the readout empty (ipywidgets 8.1 takes it for no value)
+    return widgets.SelectionSlider(options=[(label(v), v) for v in values], index=values.index(value),
+                                   description=description, continuous_update=False)
+
+
+def _assemble(picture, controls: dict, title: str, every: dict | None = None, caption=None):
+    """The title, the controls (:func:`control_row`) and the figure under them, for a kernel and for a page.
+
+    Args:
+        picture: ``picture(**values)`` → PNG bytes of the figure for the controls' values.
+        controls: name → :func:`stepped_slider`; the names are ``picture``'s arguments.
+        title: a line of HTML above the controls.
+        every: name → keep a static frame at every n-th position of that slider (default 1: every one).
+        caption: ``caption(**values)`` → a line of text shown above the figure, or None.
+
+    Returns:
+        A ``VBox`` with ``controls``, ``output`` (the ``Output`` a kernel redraws, hidden until the first move
+        with a kernel), ``redraw()`` (draw into it now, e.g. for a new input) and ``figure`` (the precomputed
+        frames that a page without a kernel switches between, :func:`_static_figure`; hidden from the first
+        move with a kernel on).
+    """
+    import ipywidgets as widgets
+
+    def draw(**values):
+        if caption is not None:
+            print(caption(**values))
+        _show_png(picture(**values))
+
     output = widgets.interactive_output(draw, controls)
-    box = widgets.VBox([widgets.HTML(f"<b>{title}</b>"), control_row(controls.values()), output])
-    box.controls = controls
-    box.output = output
+    output.layout.display = "none"
+    figure = _static_figure(picture, controls, every or {}, caption)
+
+    def live(_):
+        figure.layout.display, output.layout.display = "none", None
+
+    def redraw():
+        output.clear_output(wait=True)
+        with output:
+            draw(**{name: control.value for name, control in controls.items()})
+        live(None)
+
+    for control in controls.values():
+        control.observe(live, names="value")
+    box = widgets.VBox([widgets.HTML(f"<b>{title}</b>"), control_row(controls.values()), figure, output])
+    box.controls, box.output, box.figure, box.redraw = controls, output, figure, redraw
     return box
+
+
+def _nearest_frame(position: int, frames: list[int]) -> int:
+    """The position in ``frames`` closest to ``position`` (the lower one on a tie)."""
+    return min(frames, key=lambda f: (abs(f - position), f))
+
+
+def _frame_positions(n: int, start: int, every: int) -> list[int]:
+    """The positions of a slider of ``n`` that get a frame: ``start``, every ``every``-th from it, both ends."""
+    return sorted({*range(start % every, n, every), start, 0, n - 1})
+
+
+def _static_figure(picture, controls: dict, every: dict, caption=None):
+    """Precomputed frames and a tree of ``Stack`` widgets that the browser switches between, with no kernel.
+
+    Each slider sweeps its own frames with the other sliders at their starting values (``every[name]``-th
+    positions, the nearest one shown in between). Each Stack's ``selected_index`` is linked to one slider's
+    ``index`` in the browser (``jslink``); with several sliders the stacks nest, one level per slider, and a
+    combination with two sliders off their start shows a note instead of a figure.
+
+    Returns:
+        The top ``Stack`` (a ``Box``), showing the frame of the starting values.
+    """
+    import ipywidgets as widgets
+
+    names = list(controls)
+    sliders = [controls[name] for name in names]
+    starts = [slider.index for slider in sliders]
+    frames = [_frame_positions(len(s.options), i, every.get(name, 1)) for name, s, i in zip(names, sliders, starts)]
+    start_text = ", ".join(f"{s.description} = {s.label}" for s in sliders)
+    note = widgets.HTML(f"<p><i>Without a running kernel the figure follows one slider at a time: put the others "
+                        f"back to their starting values ({start_text}), or run the chapter in JupyterLab.</i></p>")
+    leaves, nodes = {}, {}
+
+    def leaf(moved):
+        if moved not in leaves:
+            values = {name: s.options[i][1] for name, s, i in zip(names, sliders, starts)}
+            if moved is not None:
+                values[names[moved[0]]] = sliders[moved[0]].options[moved[1]][1]
+            leaves[moved] = _frame_widget(picture(**values), None if caption is None else caption(**values))
+        return leaves[moved]
+
+    def node(level, moved):
+        if level == len(sliders):
+            return leaf(moved)
+        if (level, moved) not in nodes:
+            children = []
+            for position in range(len(sliders[level].options)):
+                frame = _nearest_frame(position, frames[level])
+                if frame == starts[level]:
+                    children.append(node(level + 1, moved))
+                else:
+                    children.append(node(level + 1, (level, frame)) if moved is None else note)
+            stack = widgets.Stack(children, selected_index=starts[level])
+            stack.link = widgets.jslink((sliders[level], "index"), (stack, "selected_index"))
+            nodes[level, moved] = stack
+        return nodes[level, moved]
+
+    return node(0, None)
+
+
+def _frame_widget(png: bytes, caption: str | None = None):
+    """One static frame: an ``Image`` of the figure (:func:`frame_bytes`), under a line of ``caption`` if any."""
+    import html
+
+    import ipywidgets as widgets
+
+    data, kind = frame_bytes(png)
+    image = widgets.Image(value=data, format=kind)
+    if caption is None:
+        return image
+    return widgets.VBox([widgets.HTML(f"<pre>{html.escape(caption)}</pre>"), image])
+
+
+def frame_bytes(png: bytes) -> tuple[bytes, str]:
+    """A figure's PNG as the lighter of a PNG (optimised) and a WebP (quality 90) of the same size.
+
+    Returns:
+        (bytes, format) with format ``"png"`` or ``"webp"``.
+    """
+    import io
+
+    from PIL import Image
+
+    picture = Image.open(io.BytesIO(png))
+    encoded = {}
+    for kind, options in (("png", {"optimize": True}), ("webp", {"quality": 90, "method": 6})):
+        buffer = io.BytesIO()
+        picture.save(buffer, format=kind, **options)
+        encoded[kind] = buffer.getvalue()
+    kind = min(encoded, key=lambda k: len(encoded[k]))
+    return encoded[kind], kind
 
 
 class Frames:
@@ -225,24 +368,35 @@ def _set_content(artist, content) -> None:
         raise TypeError(f"cannot set the content of a {type(artist).__name__}")
 
 
-def _redraw_in_place(state: dict, make, select, contents) -> None:
-    """Show figure ``make()`` the first time (or after ``state["frames"] = None``), then, at each later call,
-    that figure with ``contents()`` put into its ``select`` artists (:meth:`Frames.show`): only what changes
+def _redraw_in_place(state: dict, make, select, contents) -> bytes:
+    """PNG of figure ``make()`` the first time (or after ``state["frames"] = None``), then, at each later call,
+    of that figure with ``contents()`` put into its ``select`` artists (:meth:`Frames.show`): only what changes
     is computed, and only those artists are drawn again."""
     frames = state.get("frames")
     if frames is None:
         state["frames"] = frames = Frames(make(), select)
     else:
         frames.show(contents())
-    _show_png(frames.png())
+    return frames.png()
 
 
-def _redraw(state: dict, fig, select) -> None:
-    """Show ``fig``: as a frame of the figure shown before when only ``select``'s artists differ, else anew."""
+def _redraw(state: dict, fig, select) -> bytes:
+    """PNG of ``fig``: as a frame of the figure drawn before when only ``select``'s artists differ, else anew."""
     frames = state.get("frames")
     if frames is None or not frames.update(fig):
         state["frames"] = frames = Frames(fig, select)
-    _show_png(frames.png())
+    return frames.png()
+
+
+def _png(fig) -> bytes:
+    """PNG of ``fig`` drawn in full at its dpi (as :meth:`Frames.png` draws a figure)."""
+    return Frames(fig, lambda fig: []).png()
+
+
+def _steps(low: float, high: float, step: float) -> list[float]:
+    """``low``, ``low + step``, ... ``high``, rounded to the step's decimals (so that 0.2 is 0.2)."""
+    decimals = max(0, -int(np.floor(np.log10(step))) + 1)
+    return [round(v, decimals) for v in np.linspace(low, high, int(round((high - low) / step)) + 1)]
 
 
 def gamut_slice_widget(l: float = 50.0, resolution: int = 161):
@@ -253,21 +407,17 @@ def gamut_slice_widget(l: float = 50.0, resolution: int = 161):
         resolution: samples per ab axis of the slice (lower is faster).
 
     Returns:
-        An ipywidgets ``VBox`` whose ``controls`` attribute is ``{"l": IntSlider}`` and whose ``output`` is the
+        An ipywidgets ``VBox`` whose ``controls`` attribute is ``{"l": SelectionSlider}`` and whose ``output`` is the
         ``Output`` showing :func:`colorlab.plot.ab_gamut_planes` for the chosen L.
     """
-    import ipywidgets as widgets
-
-    slider = widgets.IntSlider(value=int(round(l)), min=0, max=100, step=5, description="L",
-                               continuous_update=False)
-
+    slider = stepped_slider("L", range(0, 101, 5), l)
     state = {}
 
-    def draw(l):
+    def picture(l):
         fig = plot.ab_gamut_planes((l,), resolution=resolution)
-        _redraw(state, fig, lambda fig: [fig.axes[0].images[0], fig.axes[0].title])
+        return _redraw(state, fig, lambda fig: [fig.axes[0].images[0], fig.axes[0].title])
 
-    return _assemble(draw, {"l": slider}, "Move L: the displayable part of the ab plane grows, then shrinks")
+    return _assemble(picture, {"l": slider}, "Move L: the displayable part of the ab plane grows, then shrinks")
 
 
 def bins_at_lightness_widget(l: float = 50.0):
@@ -277,18 +427,15 @@ def bins_at_lightness_widget(l: float = 50.0):
         l: initial lightness in [0, 100].
 
     Returns:
-        An ipywidgets ``VBox`` with ``controls`` ``{"l": IntSlider}`` and an ``output`` showing
+        An ipywidgets ``VBox`` with ``controls`` ``{"l": SelectionSlider}`` and an ``output`` showing
         :func:`colorlab.plot.ab_bins_grid` with the bins not displayable at that L hollow.
     """
-    import ipywidgets as widgets
+    slider = stepped_slider("L", range(0, 101, 5), l)
 
-    slider = widgets.IntSlider(value=int(round(l)), min=0, max=100, step=5, description="L",
-                               continuous_update=False)
+    def picture(l):
+        return _png(plot.ab_bins_grid(l, mark_out_of_gamut=True))
 
-    def draw(l):
-        _show(plot.ab_bins_grid(l, mark_out_of_gamut=True))
-
-    return _assemble(draw, {"l": slider}, "Move L: the bins a pixel of that lightness can really take")
+    return _assemble(picture, {"l": slider}, "Move L: the bins a pixel of that lightness can really take")
 
 
 def soft_encoding_widget(a: float = 23.0, b: float = -41.0, k: int = SOFT_K, sigma: float = SIGMA):
@@ -303,24 +450,18 @@ def soft_encoding_widget(a: float = 23.0, b: float = -41.0, k: int = SOFT_K, sig
         An ipywidgets ``VBox`` with ``controls`` ``{"a", "b", "k", "sigma"}`` and an ``output`` showing
         :func:`colorlab.plot.soft_encoding_pixel`.
     """
-    import ipywidgets as widgets
-
-    style = {"continuous_update": False}
-    controls = {
-        "a": widgets.FloatSlider(value=a, min=-AB_LIMIT, max=AB_LIMIT, step=1.0, description="a", **style),
-        "b": widgets.FloatSlider(value=b, min=-AB_LIMIT, max=AB_LIMIT, step=1.0, description="b", **style),
-        "k": widgets.IntSlider(value=k, min=1, max=10, description="k", **style),
-        "sigma": widgets.FloatSlider(value=sigma, min=1.0, max=20.0, step=0.5, description="σ", **style),
-    }
-
+    ab = _steps(-AB_LIMIT, AB_LIMIT, 1.0)
+    controls = {"a": stepped_slider("a", ab, a), "b": stepped_slider("b", ab, b),
+                "k": stepped_slider("k", range(1, 11), k), "sigma": stepped_slider("σ", _steps(1.0, 20.0, 0.5), sigma)}
     state = {}
 
-    def draw(a, b, k, sigma):
+    def picture(a, b, k, sigma):
         if state.get("point") != (a, b, k):  # another window or other bins: everything but σ's effect changes
             state.update(point=(a, b, k), frames=None)
-        _redraw(state, plot.soft_encoding_pixel(a, b, k=k, sigma=sigma), _soft_weights)
+        return _redraw(state, plot.soft_encoding_pixel(a, b, k=k, sigma=sigma), _soft_weights)
 
-    return _assemble(draw, controls, "Move the point: how its weight spreads over the nearest bins")
+    return _assemble(picture, controls, "Move the point: how its weight spreads over the nearest bins",
+                     every={"a": 10, "b": 10, "sigma": 2})
 
 
 def _soft_weights(fig) -> list:
@@ -338,23 +479,24 @@ def rebalancing_widget(prior, lam: float = LAMBDA):
         lam: initial λ in [0, 1].
 
     Returns:
-        An ipywidgets ``VBox`` with ``controls`` ``{"lam": FloatSlider}`` and an ``output`` showing the weights'
+        An ipywidgets ``VBox`` with ``controls`` ``{"lam": SelectionSlider}`` and an ``output`` showing the weights'
         range and Σ p·w, then :func:`colorlab.plot.loss_share` for the chosen λ.
     """
-    import ipywidgets as widgets
-
     prior = np.asarray(prior, dtype=np.float64)
-    slider = widgets.FloatSlider(value=lam, min=0.0, max=1.0, step=0.05, description="λ", continuous_update=False)
+    slider = stepped_slider("λ", _steps(0.0, 1.0, 0.05), lam, label=lambda v: f"{v:.2f}")
     state = {}
 
-    def draw(lam):
+    def weights(lam):
         w = rebalance_weights(prior, lam=lam).numpy()
         seen = prior > 0
-        print(f"λ = {lam:.2f}: weights from {w[seen].min():.3f} to {w[seen].max():.3f}, "
-              f"Σ p·w = {float((prior * w).sum()):.4f}")
-        _redraw(state, plot.loss_share(prior, lam=lam), _loss_share_changing)
+        return (f"λ = {lam:.2f}: weights from {w[seen].min():.3f} to {w[seen].max():.3f}, "
+                f"Σ p·w = {float((prior * w).sum()):.4f}")
 
-    return _assemble(draw, {"lam": slider}, "Move λ: from weighting by 1/p (λ = 0) to no rebalancing (λ = 1)")
+    def picture(lam):
+        return _redraw(state, plot.loss_share(prior, lam=lam), _loss_share_changing)
+
+    return _assemble(picture, {"lam": slider}, "Move λ: from weighting by 1/p (λ = 0) to no rebalancing (λ = 1)",
+                     caption=weights)
 
 
 def _loss_share_changing(fig) -> list:
@@ -382,27 +524,21 @@ def bin_distribution_widget(rgb, logits, cell: tuple[int, int] = (0, 0), T: floa
         An ipywidgets ``VBox`` with ``controls`` ``{"row", "col", "T"}`` and an ``output`` showing
         :func:`colorlab.plot.bin_distribution` for the chosen cell and temperature.
     """
-    import ipywidgets as widgets
-
     from .decode import T_ANNEALED
 
     rows, cols = logits.shape[-2:]
-    style = {"continuous_update": False}
-    controls = {
-        "row": widgets.IntSlider(value=cell[0], min=0, max=rows - 1, description="row", **style),
-        "col": widgets.IntSlider(value=cell[1], min=0, max=cols - 1, description="column", **style),
-        "T": widgets.FloatSlider(value=T_ANNEALED if T is None else T, min=0.05, max=1.0, step=0.01,
-                                 description="T", **style),
-    }
-
+    controls = {"row": stepped_slider("row", range(rows), cell[0]),
+                "col": stepped_slider("column", range(cols), cell[1]),
+                "T": stepped_slider("T", _steps(0.05, 1.0, 0.01), T_ANNEALED if T is None else T)}
     state = {}
 
-    def draw(row, col, T):
+    def picture(row, col, T):
         if state.get("cell") != (row, col):  # another cell: everything but the photo changes
             state.update(cell=(row, col), frames=None)
-        _redraw(state, plot.bin_distribution(rgb, logits, (row, col), T=T), _annealed_mean_marks)
+        return _redraw(state, plot.bin_distribution(rgb, logits, (row, col), T=T), _annealed_mean_marks)
 
-    return _assemble(draw, controls, "Move the cell: the network's distribution over the bins there")
+    return _assemble(picture, controls, "Move the cell: the network's distribution over the bins there",
+                     every={"row": max(1, rows // 8), "col": max(1, cols // 8), "T": 5})
 
 
 def temperature_widget(rgb, logits, T: float | None = None):
@@ -415,24 +551,21 @@ def temperature_widget(rgb, logits, T: float | None = None):
         T: initial temperature (default :data:`colorlab.decode.T_ANNEALED`).
 
     Returns:
-        An ipywidgets ``VBox`` with ``controls`` ``{"T": FloatLogSlider}`` and an ``output`` showing
+        An ipywidgets ``VBox`` with ``controls`` ``{"T": SelectionSlider}`` and an ``output`` showing
         :func:`colorlab.plot.temperature_strip` at the chosen temperature.
     """
-    import ipywidgets as widgets
-
     from .decode import T_ANNEALED
 
-    slider = widgets.FloatLogSlider(value=T_ANNEALED if T is None else T, base=10, min=-2, max=0, step=0.05,
-                                    description="T", readout_format=".2f", continuous_update=False)
-
+    slider = stepped_slider("T", [float(f"{t:.3g}") for t in np.logspace(-2, 0, 41)], T_ANNEALED if T is None else T,
+                            label=lambda v: f"{v:.3g}")
     lab = plot.photo_lab(rgb)  # the photo's L and true ab, for every temperature
     state = {}
 
-    def draw(T):
-        _redraw_in_place(state, lambda: plot.temperature_strip(rgb, logits, (T,)), _decoded_panel,
-                         lambda: plot.temperature_panel(lab, logits, T)[::-1])
+    def picture(T):
+        return _redraw_in_place(state, lambda: plot.temperature_strip(rgb, logits, (T,)), _decoded_panel,
+                                lambda: plot.temperature_panel(lab, logits, T)[::-1])
 
-    return _assemble(draw, {"T": slider}, "Move T: from the mode (0.01) to the mean (1)")
+    return _assemble(picture, {"T": slider}, "Move T: from the mode (0.01) to the mean (1)", every={"T": 2})
 
 
 def _decoded_panel(fig) -> list:
@@ -534,23 +667,21 @@ def _read_upload(name: str, content: bytes, max_side: int) -> tuple[np.ndarray |
     return small, f"{shown}: {small.shape[1]} × {small.shape[0]} pixels{shrunk}"
 
 
-def _upload_drawing(model, current: dict, temperature, size: int):
-    """What :func:`colorize_upload_widget` draws for the photo in ``current`` (``name``, ``rgb``, ``l``) at the
-    temperature ``temperature()``: ``figure()`` builds its :func:`colorlab.plot.colorization_grid`, and
-    ``colorized()`` gives what a new T changes in it (the colorization and its title). The network runs again
-    only for a new photo; a new T decodes its remembered output."""
+def _upload_drawing(model, current: dict, size: int):
+    """What :func:`colorize_upload_widget` draws for the photo in ``current`` (``name``, ``rgb``, ``l``) at a
+    temperature T: ``figure(T)`` builds its :func:`colorlab.plot.colorization_grid`, and ``colorized(T)`` gives
+    what a new T changes in it (the colorization and its title). The network runs again only for a new photo;
+    a new T decodes its remembered output."""
     from .colorize import colorize_l
 
     memory = {}
 
-    def figure():
+    def figure(T):
         with _remembered_forward(model, memory):
-            return plot.colorization_grid(model, {current["name"]: current["rgb"]}, T=temperature(), size=size,
-                                          panel=3.2)
+            return plot.colorization_grid(model, {current["name"]: current["rgb"]}, T=T, size=size, panel=3.2)
 
-    def colorized():
+    def colorized(T):
         with _remembered_forward(model, memory):
-            T = temperature()
             return [colorize_l(model, current["l"], T=T, size=size), plot.colorized_title(T)]
 
     return figure, colorized
@@ -558,20 +689,24 @@ def _upload_drawing(model, current: dict, temperature, size: int):
 
 def colorize_upload_widget(model, example: np.ndarray, T: float | None = None, size: int = 256,
                            max_side: int = 2048):
-    """Upload a photo and a temperature slider: the photo's L, its colorization, and the original.
+    """A temperature slider over the colorization of a photo, and an upload for another photo.
+
+    The upload needs a kernel, so it is not in the returned box but in its ``upload_controls``, for a cell of
+    its own that the HTML book leaves out; the slider works without a kernel (on the example photo).
 
     Args:
         model: a classification model (e.g. ``colorlab.load_pretrained("classification")``).
-        example: uint8 (H, W, 3) shown before anything is uploaded (and in the saved widget state of the HTML).
+        example: uint8 (H, W, 3) shown before anything is uploaded (and in the HTML book).
         T: initial annealed-mean temperature (default :data:`colorlab.decode.T_ANNEALED`).
         size: shorter side the network predicts at; ab is upsampled onto the full-resolution L.
         max_side: uploads larger than this on their longer side are shrunk first, to keep the widget responsive
             (the status line says so).
 
     Returns:
-        An ipywidgets ``VBox`` with ``controls`` ``{"T"}``, ``upload`` (a ``FileUpload`` for one image file),
-        ``output`` showing :func:`colorlab.plot.colorization_grid` for the current photo, and ``status`` (an
-        ``HTML`` line that reports the photo's size, or a file it could not read instead of raising).
+        An ipywidgets ``VBox`` (:func:`_assemble`) with ``controls`` ``{"T"}`` and ``output`` showing
+        :func:`colorlab.plot.colorization_grid` for the current photo, and ``upload_controls``: a ``VBox`` of
+        ``upload`` (a ``FileUpload`` for one image file) and ``status`` (an ``HTML`` line that reports the photo's
+        size, or a file it could not read instead of raising), also attributes of the box.
     """
     import ipywidgets as widgets
 
@@ -580,18 +715,18 @@ def colorize_upload_widget(model, example: np.ndarray, T: float | None = None, s
 
     device = next(model.parameters()).device
     current = {"name": "example", "rgb": np.asarray(example), "l": lightness(example, device)}
+    slider = stepped_slider("T", _steps(0.05, 1.0, 0.01), T_ANNEALED if T is None else T,
+                            label=lambda v: f"{v:.2f}")
+    state = {}
+    figure, colorized = _upload_drawing(model, current, size)
+
+    def picture(T):
+        return _redraw_in_place(state, lambda: figure(T), _decoded_panel, lambda: colorized(T))
+
+    box = _assemble(picture, {"T": slider}, "Colorize a photo: move T",
+                    every={"T": 5})
     upload = widgets.FileUpload(accept="image/*", multiple=False, description="photo")
     status = widgets.HTML("")
-    slider = widgets.FloatSlider(value=T_ANNEALED if T is None else T, min=0.05, max=1.0, step=0.01,
-                                 description="T", continuous_update=False)
-    output = widgets.Output()
-    state = {}
-    figure, colorized = _upload_drawing(model, current, lambda: slider.value, size)
-
-    def draw(*_):
-        output.clear_output(wait=True)
-        with output:
-            _redraw_in_place(state, figure, _decoded_panel, colorized)
 
     def on_upload(change):
         item = _uploaded(change["new"])
@@ -601,16 +736,10 @@ def colorize_upload_widget(model, example: np.ndarray, T: float | None = None, s
         if rgb is not None:
             current.update(name=item[0], rgb=rgb, l=lightness(rgb, device))
             state["frames"] = None  # another photo: draw it all
-            draw()
+            box.redraw()
 
     upload.observe(on_upload, names="value")
-    slider.observe(draw, names="value")
-    draw()
-    box = widgets.VBox([widgets.HTML("<b>Colorize your own photo</b> (it never leaves this kernel)"),
-                        control_row([upload, slider]), status, output])
-    box.controls = {"T": slider}
-    box.upload = upload
-    box.output = output
-    box.status = status
-    box.on_upload = on_upload
+    box.upload_controls = widgets.VBox([widgets.HTML("<b>Your own photo</b> (it never leaves this kernel)"),
+                                        control_row([upload]), status])
+    box.upload, box.status, box.on_upload = upload, status, on_upload
     return box

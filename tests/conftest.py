@@ -27,11 +27,21 @@ def authors_bins():
     return np.load(DATA / "pts_in_hull.npy")
 
 
+def _no_static_frames(monkeypatch):
+    """Leave out the frames a widget precomputes for a page without a kernel (tests/test_widgets.py tests them),
+    so that a test sees only the drawings a kernel makes."""
+    import ipywidgets
+
+    from colorlab import widgets
+
+    monkeypatch.setattr(widgets, "_static_figure", lambda *args, **kwargs: ipywidgets.Box())
+
+
 @pytest.fixture
 def drawn(monkeypatch):
-    """Record every figure the widgets draw instead of displaying it (redrawn ones as the figure built for them,
-    also where a widget only updates the changing artists of its first figure; tests/test_widgets.py checks that
-    the frames shown instead are drawn right)."""
+    """Record every figure the widgets draw with a kernel instead of displaying it (redrawn ones as the figure
+    built for them, also where a widget only updates the changing artists of its first figure;
+    tests/test_widgets.py checks that the frames shown instead are drawn right)."""
     from matplotlib.figure import Figure
 
     from colorlab import widgets
@@ -41,8 +51,11 @@ def drawn(monkeypatch):
     def record(fig):
         assert isinstance(fig, Figure)
         calls.append(fig)
+        return b""
 
-    monkeypatch.setattr(widgets, "_show", record)
+    _no_static_frames(monkeypatch)
+    monkeypatch.setattr(widgets, "_show_png", lambda png: None)
+    monkeypatch.setattr(widgets, "_png", record)
     monkeypatch.setattr(widgets, "_redraw", lambda state, fig, select: record(fig))
     monkeypatch.setattr(widgets, "_redraw_in_place", lambda state, make, select, contents: record(make()))
     return calls
@@ -50,11 +63,12 @@ def drawn(monkeypatch):
 
 @pytest.fixture
 def shown_frames(monkeypatch):
-    """``(shown, built)``: the PNGs the widgets show instead of displaying them, and every
+    """``(shown, built)``: the PNGs the widgets show with a kernel instead of displaying them, and every
     :class:`colorlab.widgets.Frames` they build, in order."""
     from colorlab import widgets
 
     shown, built = [], []
+    _no_static_frames(monkeypatch)
     monkeypatch.setattr(widgets, "_show_png", shown.append)
     original = widgets.Frames
 

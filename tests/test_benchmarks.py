@@ -63,7 +63,7 @@ def test_widget_benchmark_times_every_control():
     assert list(medians) == list(box.controls)
     assert all(wall > 0 and cpu > 0 for wall, cpu in medians.values())
     assert box.controls["lam"].value == 0.5, "the control is put back"
-    assert widgets._show.__module__ == "colorlab.widgets", "the display function is restored"
+    assert widgets._png.__module__ == "colorlab.widgets", "the drawing function is restored"
 
 
 @pytest.mark.slow

@@ -285,3 +285,93 @@ def test_screenshot_shows_a_sliding_sidebar_where_it_ends(tmp_path):
 
     with Image.open(tmp_path / "slide.png") as image:
         assert image.convert("RGB").getpixel((5, 5)) == (255, 0, 0)
+
+
+# -- the same image twice, and sliders that do not change their figure ---------------------------------------------
+
+
+def pixels_attribute(size, fill, spots=0):
+    """A ``data-pixels`` value (see check_pages.PIXELS): ``size`` (w, h) and one RGB colour for every pixel,
+    but ``spots`` of them white."""
+    count = check_pages.SIDE ** 2
+    return f"{size[0]}x{size[1]}:" + bytes(fill).hex() * (count - spots) + "ffffff" * spots
+
+
+def test_the_same_picture_twice_is_a_problem_whatever_its_encoding():
+    first = f'<h2>One</h2><img src="a.png" data-pixels="{pixels_attribute((300, 200), (10, 120, 200))}">'
+    again = f'<img src="blob:x" data-pixels="{pixels_attribute((303, 200), (13, 117, 203))}">'  # a WebP of it
+    other = f'<img src="b.png" data-pixels="{pixels_attribute((300, 200), (200, 120, 10))}">'
+    taller = f'<img src="c.png" data-pixels="{pixels_attribute((300, 260), (10, 120, 200))}">'
+    marked = f'<img src="d.png" data-pixels="{pixels_attribute((300, 200), (10, 120, 200), spots=30)}">'
+    problems = check_pages.find_problems(page(first + again))
+    assert problems == ["the same image twice: a.png and again an image under 'One'"]
+    assert check_pages.find_problems(page(first + other + taller)) == []
+    assert check_pages.find_problems(page(first + marked)) == []  # a few marks make another figure
+
+
+def png_data_uri(colour, margin=0):
+    """A data: URI of a 40 × 30 PNG of one colour with a white margin of ``margin`` pixels around it."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    picture = Image.new("RGB", (40 + 2 * margin, 30 + 2 * margin), "white")
+    picture.paste(Image.new("RGB", (40, 30), colour), (margin, margin))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="png")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+# A slider shaped like an ipywidgets 8 one (a noUiSlider handle that takes the keyboard) over a figure;
+# with `works`, a key moves the handle and shows the image of its new position, as the book's frames do.
+SLIDER_PAGE = """<html><body><div class="bd-article"><div class="widget-subarea"><div class="widget-vbox">
+<div class="widget-slider"><div class="widget-label">L</div>
+<div class="noUi-handle" tabindex="0" aria-valuemin="0" aria-valuenow="1" aria-valuemax="2"></div></div>
+<img id="figure" src="{srcs[1]}"></div></div></div>
+<script>
+const srcs = {srcs_json}, handle = document.querySelector('.noUi-handle');
+handle.addEventListener('keydown', (event) => {{
+  const now = +handle.getAttribute('aria-valuenow');
+  const next = {{End: 2, Home: 0, ArrowRight: Math.min(2, now + 1), ArrowLeft: Math.max(0, now - 1)}}[event.key];
+  handle.setAttribute('aria-valuenow', String(next));
+  if ({works}) document.getElementById('figure').src = srcs[next];
+}});
+</script></body></html>"""
+
+
+def slider_page(tmp_path, name, works):
+    import json
+
+    srcs = [png_data_uri(colour) for colour in ((200, 0, 0), (0, 150, 0), (0, 0, 200))]
+    path = tmp_path / f"{name}.html"
+    path.write_text(SLIDER_PAGE.format(srcs=srcs, srcs_json=json.dumps(srcs), works="true" if works else "false"))
+    return path
+
+
+def test_browser_moves_sliders_and_fails_one_that_does_not_change_its_figure(tmp_path):
+    _chromium_or_skip()
+    with browser.Chromium() as chromium:
+        works = check_pages.check_page(chromium, slider_page(tmp_path, "works", True), budget_s=1.0)
+        dead = check_pages.check_page(chromium, slider_page(tmp_path, "dead", False), budget_s=1.0)
+        tab = chromium.open_page(slider_page(tmp_path, "back", True).as_uri())
+        tab.evaluate(check_pages.PIXELS)
+        assert check_pages.move_sliders(tab) == []
+        assert tab.evaluate("document.querySelector('.noUi-handle').getAttribute('aria-valuenow')") == "1"
+        tab.close()
+    assert works.problems == []
+    assert dead.problems == ["slider 'L' does not change its figure"]
+
+
+def test_browser_finds_the_same_figure_twice_with_another_margin(tmp_path):
+    _chromium_or_skip()
+    twice = (f'<img src="{png_data_uri((0, 150, 0))}"><p>and again, saved with a margin</p>'
+             f'<img src="{png_data_uri((0, 150, 0), margin=6)}">')
+    other = f'<img src="{png_data_uri((0, 150, 0))}"><img src="{png_data_uri((150, 0, 150), margin=6)}">'
+    for name, body in (("twice", twice), ("other", other)):
+        (tmp_path / f"{name}.html").write_text(f'<html><body><div class="bd-article">{body}</div></body></html>')
+    with browser.Chromium() as chromium:
+        twice = check_pages.check_page(chromium, tmp_path / "twice.html", budget_s=1.0)
+        other = check_pages.check_page(chromium, tmp_path / "other.html", budget_s=1.0)
+    assert len(twice.problems) == 1 and twice.problems[0].startswith("the same image twice")
+    assert other.problems == []

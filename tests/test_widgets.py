@@ -46,7 +46,7 @@ def test_gamut_slice_widget_redraws_for_each_lightness(drawn, monkeypatch):
     assert isinstance(box, widgets.VBox)
     assert isinstance(box.output, widgets.Output)
     slider = box.controls["l"]
-    assert slider.value == 40 and (slider.min, slider.max) == (0, 100)
+    assert slider.value == 40 and (slider.options[0][1], slider.options[-1][1]) == (0, 100)
     for value in (10, 90):
         slider.value = value
     assert [args[0] for args, _ in calls] == [(40,), (10,), (90,)]
@@ -203,7 +203,7 @@ def test_temperature_widget_redraws_in_place_what_a_full_figure_shows(monkeypatc
     rgb = np.ascontiguousarray(cl.sample_photo("astronaut")[::8, ::8])  # 64 × 64
     logits = torch.randn(1, cl.bins.NUM_BINS, 16, 16, generator=torch.Generator().manual_seed(0))
     box = cl_widgets.temperature_widget(rgb, logits, T=0.38)
-    for T in (0.05, 1.0):
+    for T in (0.0501, 1.0):  # on the slider's logarithmic scale
         box.controls["T"].value = T
     assert len(strips) == 1 and len(built) == 1  # one figure, built for the first drawing
     assert len(shown) == 3 and len(set(shown)) == 3
@@ -265,3 +265,78 @@ def test_soft_encoding_widget_draws_a_new_figure_for_another_point_or_k(monkeypa
     assert fig.axes[0].get_xlim() == fresh.axes[0].get_xlim() and len(fig.axes[1].patches) == values["k"]
     assert [bar.get_height() for bar in fig.axes[1].patches] == [bar.get_height() for bar in fresh.axes[1].patches]
     assert_same_picture(shown[-1], full_draw(fresh, layout_of=fig))
+
+
+# -- static frames: the figure follows the sliders in a page without a kernel -------------------------------------
+
+
+def value_picture(**values):
+    """A 4 × 4 PNG whose grey levels (twice each value) encode the values it was drawn for (stand-in for a figure)."""
+    import io
+
+    from PIL import Image
+
+    levels = [2 * int(v) for v in values.values()]
+    buffer = io.BytesIO()
+    Image.fromarray(np.repeat(np.array(levels, np.uint8), 16 // len(levels))[:16].reshape(4, 4)).save(buffer, "png")
+    return buffer.getvalue()
+
+
+def frame_values(leaf, count):
+    """The values a static frame (an ``Image``) was drawn for, from its pixels (see ``value_picture``)."""
+    assert isinstance(leaf, widgets.Image)
+    flat = pixels(leaf.value)[..., 0].ravel()
+    return [int(v) // 2 for v in flat[:: 16 // count][:count]]
+
+
+@pytest.fixture
+def lossless(monkeypatch):
+    """Static frames kept as the PNGs drawn (a WebP would blur the grey levels of ``value_picture``)."""
+    monkeypatch.setattr(cl_widgets, "frame_bytes", lambda png: (png, "png"))
+
+
+def test_one_slider_links_a_stack_of_frames_by_index(lossless):
+    slider = cl_widgets.stepped_slider("L", range(0, 101, 5), 50)
+    stack = cl_widgets._static_figure(value_picture, {"l": slider}, {})
+    assert stack.link.source == (slider, "index") and stack.link.target == (stack, "selected_index")
+    assert len(stack.children) == 21 and stack.selected_index == slider.index == 10
+    assert [frame_values(child, 1)[0] for child in stack.children] == list(range(0, 101, 5))
+
+
+def test_a_sparse_slider_shows_the_nearest_frame(lossless):
+    slider = cl_widgets.stepped_slider("a", range(0, 21), 7)
+    stack = cl_widgets._static_figure(value_picture, {"a": slider}, {"a": 5})
+    shown = [frame_values(child, 1)[0] for child in stack.children]
+    assert sorted(set(shown)) == [0, 2, 7, 12, 17, 20]  # every 5th from the start, and both ends
+    assert shown[4] == 2 and shown[5] == 7 and shown[19] == 20  # the lower one on a tie (4.5 → 2)
+
+
+def test_two_sliders_sweep_one_at_a_time_and_say_so_for_both(lossless):
+    a = cl_widgets.stepped_slider("a", range(10, 14), 11)
+    b = cl_widgets.stepped_slider("b", range(20, 23), 22)
+    top = cl_widgets._static_figure(value_picture, {"a": a, "b": b}, {})
+    assert top.link.source == (a, "index") and len(top.children) == 4
+    for i, inner in enumerate(top.children):
+        assert inner.link.source == (b, "index") and len(inner.children) == 3
+        for j, leaf in enumerate(inner.children):
+            if i == a.index or j == b.index:  # one slider off its start at most: a real frame
+                assert frame_values(leaf, 2) == [10 + i, 20 + j]
+            else:
+                assert isinstance(leaf, widgets.HTML) and "a = 11, b = 22" in leaf.value
+    assert top.children[0].children[0] is top.children[3].children[1]  # one note for every such combination
+
+
+def test_a_widget_starts_with_the_stack_shown_and_the_kernel_output_hidden():
+    box = cl_widgets.gamut_slice_widget(l=50, resolution=11)
+    assert box.figure.layout.display is None and box.output.layout.display == "none"
+    start = box.figure.children[box.figure.selected_index]
+    assert start.format in ("png", "webp") and start is not box.figure.children[0]
+    box.controls["l"].value = 55  # a kernel redraws: its drawing replaces the frames
+    assert box.figure.layout.display == "none" and box.output.layout.display is None
+
+
+def test_frames_are_the_lighter_encoding_of_the_same_picture():
+    png = cl_widgets._png(plot.ab_gamut_planes((50,), resolution=41))
+    data, kind = cl_widgets.frame_bytes(png)
+    assert len(data) <= len(png) and kind in ("png", "webp")
+    assert np.abs(pixels(data) - pixels(png)).mean() < 2

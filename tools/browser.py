@@ -61,6 +61,10 @@ NO_MOTION = """(() => {
 })()"""
 
 
+# Windows virtual key codes of the keys Page.press knows (the protocol wants one with the key's name).
+KEY_CODES = {"End": 35, "Home": 36, "ArrowLeft": 37, "ArrowRight": 39}
+
+
 class BrowserError(RuntimeError):
     """The browser answered a command with an error, died, or did not answer in time."""
 
@@ -115,6 +119,13 @@ class Page:
             "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}, timeout=120
         )["data"]
         Path(path).write_bytes(base64.b64decode(data))
+
+    def press(self, key: str) -> None:
+        """Press and release one key (e.g. "End", "Home", "ArrowRight") in the focused element."""
+        code = KEY_CODES[key]
+        event = {"key": key, "code": key, "windowsVirtualKeyCode": code, "nativeVirtualKeyCode": code}
+        self.send("Input.dispatchKeyEvent", {"type": "rawKeyDown", **event})
+        self.send("Input.dispatchKeyEvent", {"type": "keyUp", **event})
 
     def close(self) -> None:
         self.browser.send("Target.closeTarget", {"targetId": self.target_id})

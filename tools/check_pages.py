@@ -16,6 +16,11 @@ state), and the resulting DOM is inspected. A page fails when it shows
 - an empty section: a heading with nothing under it (no text, figure, table, output or subsection);
 - a clipped code line: a block of code or output wider than its box, so that the end of a line hides
   behind a sideways scroll bar (measured in a window 1280 px wide, the default of ``browser.Chromium``);
+- the same image twice in the article (decoded, its plain margin cut off, shrunk to 48 × 48 pixels, the
+  same to within a few levels: a figure drawn again, whatever its encoding or margin);
+- a slider that does not change its figure: each slider of each widget is moved with the keyboard
+  (End, or Home at the end already) and its figure, the image shown in its widget, must change; put
+  back where it was, it must show its first figure again (``move_sliders``);
 - a JavaScript exception, or a request the page made that failed (with name lookups blocked, any
   request to the network fails, so a page that needs a CDN is caught on any machine).
 
@@ -40,7 +45,8 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 # JavaScript run in each page after its load event: wait until MathJax has finished its first
 # typesetting pass and the widget manager has drawn every saved view (or a deadline passes), wait
-# for images, then record what only the browser knows as data- attributes and return the DOM.
+# for images, then record what only the browser knows as data- attributes and return the DOM (the pixels
+# of the article's images only where PIXELS ran in the page first, as check_page does).
 SETTLE_AND_SERIALISE = r"""
 (async (budgetMs) => {
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -61,6 +67,9 @@ SETTLE_AND_SERIALISE = r"""
     Promise.race([new Promise((resolve) => { img.onload = img.onerror = resolve; }), sleep(5000)])));
   for (const img of document.images) {
     img.setAttribute('data-natural-width', String(img.naturalWidth));
+    if (window.__pixels && img.closest('.bd-article') && img.getBoundingClientRect().width > 0) {
+      img.setAttribute('data-pixels', window.__pixels(img));
+    }
   }
   for (const area of document.querySelectorAll('.widget-subarea')) {
     area.setAttribute('data-rendered-height', String(area.getBoundingClientRect().height));
@@ -72,6 +81,64 @@ SETTLE_AND_SERIALISE = r"""
   return document.documentElement.outerHTML;
 })
 """
+
+# JavaScript that defines window.__pixels(img): the image decoded, without its plain margin, and shrunk to
+# SIDE × SIDE pixels, as hex RGB
+# ("" when it cannot be read), and window.__figure(slider): the pixels of the image a slider's widget shows,
+# the first visible image in the closest widget box around the slider that has one (null if none).
+PIXELS = r"""
+window.__pixels = (img) => {
+  try {
+    const full = document.createElement('canvas');
+    [full.width, full.height] = [img.naturalWidth, img.naturalHeight];
+    const whole = full.getContext('2d');
+    whole.drawImage(img, 0, 0);
+    const [x0, y0, x1, y1] = window.__content(whole.getImageData(0, 0, full.width, full.height));
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = SIDE;
+    const context = canvas.getContext('2d');
+    context.imageSmoothingQuality = 'high';
+    context.drawImage(full, x0, y0, x1 - x0, y1 - y0, 0, 0, SIDE, SIDE);
+    const data = context.getImageData(0, 0, SIDE, SIDE).data;
+    let hex = '';
+    for (let i = 0; i < data.length; i += 4) {
+      for (let c = 0; c < 3; c++) hex += data[i + c].toString(16).padStart(2, '0');
+    }
+    return `${x1 - x0}x${y1 - y0}:${hex}`;
+  } catch (error) { return ''; }
+};
+// The box [x0, y0, x1, y1) of what differs from the colour of the top left pixel: a figure without the
+// margin around it, which depends on how it was saved (bbox_inches="tight" or not).
+window.__content = ({data, width, height}) => {
+  const differs = (x, y) => {
+    const i = 4 * (y * width + x);
+    return [0, 1, 2].some((c) => Math.abs(data[i + c] - data[c]) > 24);
+  };
+  let [x0, y0, x1, y1] = [width, height, 0, 0];
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (differs(x, y)) { x0 = Math.min(x0, x); x1 = Math.max(x1, x + 1); y0 = Math.min(y0, y); y1 = y + 1; }
+    }
+  }
+  return x1 > x0 ? [x0, y0, x1, y1] : [0, 0, width, height];
+};
+window.__figure = (slider) => {
+  for (let box = slider.parentElement; box && !box.classList.contains('widget-subarea'); box = box.parentElement) {
+    const shown = Array.from(box.querySelectorAll('img')).filter(
+      (img) => img.complete && img.naturalWidth > 0 && img.getBoundingClientRect().width > 0);
+    if (shown.length) return window.__pixels(shown[0]);
+  }
+  return null;
+};
+"""
+SIDE = 48
+PIXELS = PIXELS.replace("SIDE", str(SIDE))
+SLIDERS = ".bd-article .widget-slider"
+# Two images are the same picture when their SIDE × SIDE pixels differ by less than SAME_LEVELS on average and
+# hardly any (SAME_OUTLIERS of them) by more than OUTLIER_LEVELS: that holds for a PNG and a WebP of a figure
+# and for a figure saved with another margin, not for two figures of one kind on other data (other bars, an
+# other title) nor for one figure with a few marks added.
+SAME_LEVELS, OUTLIER_LEVELS, SAME_OUTLIERS = 6, 64, 0.005
 
 # Elements whose text is not prose: code, program output, scripts, typeset math, navigation.
 NOT_PROSE = [
@@ -124,7 +191,7 @@ def find_problems(html: str) -> list[str]:
     soup = BeautifulSoup(html, "html.parser")
     body = soup.body or soup
     checks = (_math_problems, _error_problems, _image_and_widget_problems, _section_problems,
-              _raw_markup_problems)
+              _raw_markup_problems, _repeated_images)
     return [problem for check in checks for problem in check(body)]
 
 
@@ -173,6 +240,85 @@ def _image_and_widget_problems(body) -> list[str]:
         elif area.get("data-rendered-height") in ("0", "0.0"):
             problems.append("widget area has zero height")
     return problems
+
+
+def same_picture(a: str, b: str) -> bool:
+    """Whether two ``data-pixels`` values (``WxH:hex`` of an image without its margin, see ``PIXELS``) are
+    the same picture: the same shape to within 3 %, and the same pixels to within ``SAME_LEVELS`` on average
+    with few outliers."""
+    (size_a, hex_a), (size_b, hex_b) = a.split(":"), b.split(":")
+    (wa, ha), (wb, hb) = (map(int, size.split("x")) for size in (size_a, size_b))
+    if abs(wa / ha - wb / hb) > 0.03 * wa / ha:
+        return False
+    differences = [abs(x - y) for x, y in zip(bytes.fromhex(hex_a), bytes.fromhex(hex_b))]
+    outliers = sum(d > OUTLIER_LEVELS for d in differences) / len(differences)
+    return sum(differences) / len(differences) < SAME_LEVELS and outliers < SAME_OUTLIERS
+
+
+def _repeated_images(body) -> list[str]:
+    """Images shown more than once in the article, compared by their decoded pixels (``data-pixels``)."""
+    shown = [(img, img["data-pixels"]) for img in body.select("img[data-pixels]") if img["data-pixels"]]
+    problems = []
+    for i, (img, pixels) in enumerate(shown):
+        for other, other_pixels in shown[:i]:
+            if same_picture(pixels, other_pixels):
+                problems.append(f"the same image twice: {_image_name(other)} and again {_image_name(img)}")
+                break
+    return problems
+
+
+def _image_name(img) -> str:
+    """An image as a reader could find it: its file, or the heading of the section it is in."""
+    src = img.get("src", "")
+    if src and not src.startswith(("data:", "blob:")):
+        return src.rsplit("/", 1)[-1]
+    heading = img.find_previous(re.compile(r"^h[1-6]$"))
+    return f"an image under {_describe(heading, 50).rstrip(' #¶')!r}" if heading else "an image"
+
+
+def move_sliders(page, wait_s: float = 5.0) -> list[str]:
+    """Move every slider of the page with the keyboard; a problem for each whose figure does not change.
+
+    Each slider's handle is focused and sent End (Home where it is at its end already); its figure
+    (``window.__figure``) must then show other pixels than before within ``wait_s``. The slider is then put
+    back (Home, then ArrowRight as many times as its start was from the left end) and must show its first
+    figure again, so that the next slider moves from the widget's starting state.
+    """
+    problems = []
+    count = page.evaluate(f"document.querySelectorAll({SLIDERS!r}).length")
+    for i in range(count):
+        slider = f"document.querySelectorAll({SLIDERS!r})[{i}]"
+        state = page.evaluate(f"""(() => {{ const s = {slider}; const h = s.querySelector('.noUi-handle');
+            s.scrollIntoView({{block: 'center'}}); h.focus();
+            return {{label: (s.querySelector('.widget-label') || {{textContent: ''}}).textContent.trim(),
+                     now: +h.getAttribute('aria-valuenow'), min: +h.getAttribute('aria-valuemin'),
+                     max: +h.getAttribute('aria-valuemax'), figure: window.__figure(s)}}; }})()""")
+        name = f"slider {state['label'] or i + 1!r}"
+        if not state["figure"]:
+            problems.append(f"{name} has no figure")
+            continue
+        page.press("Home" if state["now"] >= state["max"] else "End")
+        if not _figure_shows(page, slider, lambda after: after != state["figure"], wait_s):
+            problems.append(f"{name} does not change its figure")
+        page.evaluate(f"{slider}.querySelector('.noUi-handle').focus()")
+        page.press("Home")
+        for _ in range(round(state["now"] - state["min"])):
+            page.press("ArrowRight")
+        if not _figure_shows(page, slider, lambda after: after == state["figure"], wait_s):
+            problems.append(f"{name} put back where it was does not show its first figure again")
+    return problems
+
+
+def _figure_shows(page, slider: str, wanted, wait_s: float) -> bool:
+    """Whether the figure of ``slider`` (a JavaScript expression) is shown, its pixels (``window.__figure``)
+    such that ``wanted(pixels)``, within ``wait_s`` seconds."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        after = page.evaluate(f"window.__figure({slider})")
+        if after and wanted(after):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _section_problems(body) -> list[str]:
@@ -249,8 +395,10 @@ def check_page(browser, path: Path, budget_s: float, clipped_as_notes: bool = Fa
     report = PageReport(name=str(path))
     page = browser.open_page(path.resolve().as_uri())
     try:
+        page.evaluate(PIXELS)
         html = page.evaluate(f"{SETTLE_AND_SERIALISE}({int(budget_s * 1000)})", timeout=budget_s + 60)
         report.problems = find_problems(html)
+        report.problems += move_sliders(page)
         (report.notes if clipped_as_notes else report.problems).extend(find_clipped(html))
         report.problems += [f"JavaScript exception: {text[:200]}" for text in page.exceptions]
         # Offline, every request must be served from the build folder: a failed one is a missing
@@ -273,7 +421,7 @@ def main(argv=None) -> int:
                         help="report clipped code lines as notes, not problems")
     args = parser.parse_args(argv)
 
-    from browser import Chromium
+    from browser import CHROMIUM_FLAGS, Chromium
 
     pages = list(args.pages)
     missing = []
@@ -283,7 +431,8 @@ def main(argv=None) -> int:
             (pages if path.exists() else missing).append(path)
     failed = 0
     started = time.monotonic()
-    with Chromium() as browser:
+    # File access from files: the pixels of the book's own images (file:// URLs) can then be read.
+    with Chromium(flags=(*CHROMIUM_FLAGS, "--allow-file-access-from-files")) as browser:
         for path in pages:
             report = check_page(browser, path, args.budget, clipped_as_notes=args.clipped_as_notes)
             status = "FAIL" if report.problems else "ok"
