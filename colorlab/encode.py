@@ -133,12 +133,12 @@ def soft_encode_sparse(
     """Soft-encode ab over its k nearest bins, kept sparse.
 
     Args:
-        ab: (B, 2, H, W) floating tensor, raw ab units (values beyond ±120, ±inf too, are
-            clamped: sRGB never gets there); no NaN.
+        ab: (B, 2, H, W) floating tensor, raw ab units, no NaN (values beyond ±120,
+            ±inf too, are clamped: sRGB never gets there).
         k: number of nearest bins (paper 5, authors' code 10).
         sigma: Gaussian kernel width in ab units.
-        check_nan: refuse NaN ab. The check reads a value back, which makes a training step wait for the GPU:
-            :func:`colorlab.loss.prepare_batch`, whose ab comes from uint8 photos and is never NaN, turns it off.
+        check_nan: refuse NaN ab (off in training, where ab comes from uint8 photos:
+            the check would make every step wait for the GPU).
 
     Returns:
         ``(index, weight)``, each (B, k, H, W) on ab's device: int64 bin indices sorted
@@ -147,14 +147,12 @@ def soft_encode_sparse(
         k non-zero entries. Both are views of (B, H, W, k) memory (the k values of a
         pixel side by side), not contiguous in the (B, k, H, W) order.
 
-    Precision: the neighbours are exact. Distances are computed relative to the corner
-    of each pixel's cell, so in float32 the weights are within 1e-6 of the exact ones
-    for every ab an sRGB colour can have; for ab tens of units outside the bins, float32
-    rounding of the large distances allows errors up to about 1e-5 (pass float64 there).
-    float16 and bfloat16 ab are encoded in float32; the weights are returned in ab's dtype.
+    Precision: the neighbours are exact; distances from each pixel's cell corner keep
+    the float32 weights within 1e-6 of exact for every sRGB colour (1e-5 for ab far
+    outside the bins: pass float64). float16 and bfloat16 are encoded in float32.
 
     Raises:
-        TypeError, ValueError: ab is not a floating (B, 2, H, W) tensor, or holds NaN; k or sigma is out of range.
+        TypeError, ValueError: bad ab (shape, dtype, NaN), k or sigma.
 
     >>> index, weight = soft_encode_sparse(torch.tensor([[[[0.0]], [[0.0]]]]))
     >>> index.shape, round(weight.sum().item(), 6)

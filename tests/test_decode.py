@@ -174,7 +174,7 @@ def _colorize(capsys, photo, out, T):
 def test_colorize_at_a_tiny_temperature_writes_the_colours_of_the_mode(capsys, photo_png, tmp_path):
     mode = _colorize(capsys, photo_png, tmp_path / "mode.png", "0")
     for T in ("1e-40", "1e-6"):
-        tiny = _colorize(capsys, photo_png, tmp_path / "tiny.png", T)
+        tiny = _colorize(capsys, photo_png, tmp_path / f"tiny-{T}.png", T)
         assert np.abs(tiny.astype(int) - mode).max() <= 1, T
     assert mode.std(axis=(0, 1)).min() > 10  # a photo, not a black image
 
