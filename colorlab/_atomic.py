@@ -126,3 +126,21 @@ def writable_folder(folder: str | os.PathLike, create: bool = True) -> Path:
     except OSError as error:
         raise OSError(f"cannot write to {str(folder)!r}: {error.strerror or error}") from error
     return folder
+
+
+def writable_file(path: str | os.PathLike, name: str, example: str, create: bool = False) -> Path:
+    """``path`` as a file that can be written: not a folder, in a folder that exists (or is created, with
+    ``create``) and is writable; checked before long work, so that it fails first. ``name`` (the argument, e.g.
+    ``"--json"``) begins each message and ``example`` (a file name) says what to give instead of a folder.
+
+    Raises:
+        IsADirectoryError: ``path`` is a folder. OSError: as :func:`writable_folder`, for its folder.
+    """
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise IsADirectoryError(f"{name}: {str(target)!r} is a folder; give a file name such as {example}")
+    try:
+        writable_folder(target.parent, create=create)
+    except OSError as error:
+        raise type(error)(f"{name}: {error}") from error
+    return target

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import torch
 
-from ._atomic import writable_folder
+from ._atomic import writable_file
 from .bins import NUM_BINS, ab_bins
 from .models import AB_SCALE, ECCV16
 from .train.checkpoint import CheckpointError, _load, atomic_save, model_checkpoint
@@ -133,18 +133,6 @@ def _decoder_scale(weight: torch.Tensor, where: str) -> float:
     return s
 
 
-def _output_file(output: str | os.PathLike) -> Path:
-    """``output`` as a path whose folder exists and is writable (checked before the long read)."""
-    output = Path(output).expanduser()
-    if output.is_dir():
-        raise IsADirectoryError(f"output {str(output)!r} is a folder; give a file name such as authors-eccv16.pt")
-    try:
-        writable_folder(output.parent, create=False)
-    except OSError as error:
-        raise type(error)(f"output: {error}") from error
-    return output
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -182,7 +170,7 @@ def import_authors_weights(path: str | os.PathLike, output: str | os.PathLike, *
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"path {str(path)!r} does not exist; download the authors' weights from {AUTHORS_URL}")
-    output = _output_file(output)
+    output = writable_file(output, "output", "authors-eccv16.pt")
     where = repr(str(path))
     expected = ("the authors' PyTorch weights", f"give {AUTHORS_FILE} from {AUTHORS_URL}")
     state = _state_dict(_load(path, "cpu", expected), where)

@@ -123,7 +123,7 @@ def _add_prepare(subparsers) -> None:
         help="resize a folder of photos once, for fast training",
         description=(
             "Decode every image under SRC (recursively) as training does, shrink it so that its shorter side is "
-            f"--short-side pixels (Lanczos filter; smaller images keep their size, nothing is upscaled) and write "
+            "--short-side pixels (Lanczos filter; smaller images keep their size, nothing is upscaled) and write "
             "it as a JPEG (4:2:0, no metadata) at the same relative path under DST, with the extension .jpg. "
             "Files that cannot be decoded are skipped and reported. A re-run skips outputs that are already "
             "up to date (as new as their source, of this --short-side and written at this --quality, which each "
@@ -328,22 +328,8 @@ def _add_evaluate(subparsers) -> None:
     parser.set_defaults(handler=_evaluate)
 
 
-def _check_json_target(path: str) -> None:
-    """An unwritable ``--json`` fails before the work, not after."""
-    from pathlib import Path
-
-    from ._atomic import writable_folder
-
-    target = Path(path).expanduser()
-    if target.is_dir():
-        raise IsADirectoryError(f"--json: {str(target)!r} is a folder; give a file name such as results.json")
-    try:
-        writable_folder(target.parent, create=False)
-    except OSError as error:
-        raise type(error)(f"--json: {error}") from error
-
-
 def _evaluate(args) -> int:
+    from ._atomic import writable_file
     from .data import list_images
     from .evaluate import evaluate_folder, format_table, write_json_atomic
 
@@ -351,7 +337,7 @@ def _evaluate(args) -> int:
         raise ValueError("--temperature must be positive for class_annealed (class_mode is already the T → 0 limit)")
     list_images(args.folder)  # a missing or empty folder fails before the models load
     if args.json is not None:
-        _check_json_target(args.json)
+        writable_file(args.json, "--json", "results.json")  # fails before the work, not after
     classifier = _load_for_cli(args.checkpoint, "classification", args.device)
     regressor = _load_for_cli(args.regression_checkpoint, "regression", args.device)
     authors = None
@@ -440,19 +426,11 @@ def _add_export_onnx(subparsers) -> None:
 
 
 def _export_onnx(args) -> int:
-    from pathlib import Path
-
     from . import load_pretrained
-    from ._atomic import writable_folder
+    from ._atomic import writable_file
     from .web import export_onnx
 
-    target = Path(args.output).expanduser()
-    if target.is_dir():
-        raise IsADirectoryError(f"-o: {str(target)!r} is a folder; give a file name such as model.onnx")
-    try:
-        writable_folder(target.parent)
-    except OSError as error:
-        raise type(error)(f"-o: {error}") from error
+    target = writable_file(args.output, "-o", "model.onnx", create=True)
     model = load_pretrained("classification", checkpoint=args.checkpoint)
     path, precision = export_onnx(model, target, args.precision, args.size)
     print(f"colorlab export-onnx: wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {precision} kernels); "

@@ -10,7 +10,6 @@ the input's L, and the network only has to get the colours, which vary slowly, r
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np

@@ -223,20 +223,14 @@ def export_onnx(model: ColorizationNet, path: str | os.PathLike, precision: str 
     """
     import onnx
 
-    from ._atomic import atomic_write, writable_folder
+    from ._atomic import atomic_write, writable_file
 
     if precision != "auto" and precision not in PRECISIONS:
         raise ValueError(f"precision must be 'auto' or one of {', '.join(PRECISIONS)}; got {precision!r}")
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
         raise ValueError(f"max_bytes must be a positive integer number of bytes; got {max_bytes!r}")
     BrowserColorizer(model, size)  # checks the model and the size before the slow part
-    path = Path(path).expanduser()
-    if path.is_dir():
-        raise IsADirectoryError(f"path {str(path)!r} is a folder; give a file name such as colorize.onnx")
-    try:
-        writable_folder(path.parent, create=False)
-    except OSError as error:
-        raise type(error)(f"path: {error}") from error
+    path = writable_file(path, "path", "colorize.onnx")
     traced = _trace(model, size)
     candidates = AUTO_PRECISIONS if precision == "auto" else (precision,)
     files = {}

@@ -2,7 +2,6 @@
 no text outside its figure, over other text, or legends over the data (checked on every figure of colorlab.plot)."""
 
 import inspect
-import io
 from unittest import mock
 
 import matplotlib
@@ -17,7 +16,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PathCollection
 from matplotlib.container import BarContainer, ErrorbarContainer
 from matplotlib.figure import Figure
-from matplotlib.legend import Legend
 from matplotlib.text import Text
 
 import colorlab as cl

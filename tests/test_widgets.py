@@ -1,6 +1,5 @@
 """Tests of colorlab.widgets: each widget builds, draws its first figure, and redraws when a control moves."""
 
-import importlib
 import sys
 
 import matplotlib
