@@ -89,6 +89,8 @@ def test_temperature_widget_redraws_at_the_slider_value(drawn, photo_and_logits)
     rgb, _, logits = photo_and_logits
     box = widgets.temperature_widget(rgb, logits)
     slider = box.controls["T"]
-    assert slider.value == pytest.approx(cl.T_ANNEALED) and (slider.min, slider.max) == (-2, 0)
-    slider.value = 0.05
-    assert [fig.axes[1].get_title().split(":")[0] for fig in drawn] == ["T = 0.38", "T = 0.05"]
+    values = [value for _, value in slider.options]  # a logarithmic scale from 0.01 to 1
+    assert slider.value == pytest.approx(cl.T_ANNEALED) and (values[0], values[-1]) == (0.01, 1.0)
+    assert np.allclose(np.diff(np.log10([v for v in values if v != cl.T_ANNEALED])), 0.05, atol=0.005)
+    slider.value = values[14]  # 10^-1.3 ≈ 0.05
+    assert [fig.axes[1].get_title().split(":")[0] for fig in drawn] == ["T = 0.38", "T = 0.0501"]
