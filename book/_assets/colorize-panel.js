@@ -248,7 +248,7 @@
       if (width * height > this.maxPixels) {
         this.say(`"${name}" is ${width} × ${height} pixels, ${(width * height / 1e6).toFixed(1)} megapixels; `
           + `this panel takes photos of up to ${this.maxPixels / 1e6} megapixels. Scale it down first, or `
-          + 'use "colorlab colorize" on your computer, which has no limit.', 'error');
+          + 'use "colorlab colorize --max-pixels N" on your computer.', 'error');
         return;
       }
       this.say(`Reading "${name}" (${width} × ${height} pixels)...`, 'busy');
