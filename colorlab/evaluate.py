@@ -252,14 +252,21 @@ def evaluate_images(
     if not names:
         raise NoImagesError("images: no colour photo to evaluate"
                             + (f" ({len(skipped)} skipped: {skipped[0]['reason']}, ...)" if skipped else ""))
+    truth = [{"image": n, "colorfulness": c} for n, c in zip(names, truth_colorfulness)]
+    return _result(rows, truth, curves, skipped, methods, size=size, T=T, prior=prior, bootstrap=bootstrap)
+
+
+def _result(rows: list[dict], truth: list[dict], curves: dict, skipped: list[dict], methods, *, size: int, T: float,
+            prior, bootstrap: int) -> dict:
+    """The dict :func:`evaluate_images` returns, from its per-image rows, the photos' own colourfulness
+    (``[{"image", "colorfulness"}]``), the accuracy curves per method and the skipped photos."""
     return {
-        "n_images": len(names),
+        "n_images": len(truth),
         "size": size,
         "temperature": T,
         "metrics": _metric_notes(prior, bootstrap),
         "methods": {m: _summaries([r for r in rows if r["method"] == m], METRICS, bootstrap) for m in methods},
-        "ground_truth": {"colorfulness": _summary(truth_colorfulness, bootstrap),
-                         "images": [{"image": n, "colorfulness": c} for n, c in zip(names, truth_colorfulness)]},
+        "ground_truth": {"colorfulness": _summary([t["colorfulness"] for t in truth], bootstrap), "images": truth},
         "accuracy_curves": {"thresholds": metrics.AUC_THRESHOLDS.tolist(),
                             **{m: np.mean(curves[m], axis=0).tolist() for m in methods}},
         "images": rows,
